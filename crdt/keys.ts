@@ -1,0 +1,33 @@
+/**
+ * Layout of an entity's Y.Map. Every write lives under its own key, `<field>|<id…>`, so concurrent
+ * writers never collide on a Y.Map key: Yjs resolves same-key concurrent sets by clientID
+ * (PITFALLS "Yjs 13"), which would silently drop one writer's value. The server reads the field
+ * and owner segments back out of keys to enforce field-level write rules.
+ */
+export const KEY_SEPARATOR = '|';
+
+export function entryKey(field: string, ...parts: string[]): string {
+	return [field, ...parts].join(KEY_SEPARATOR);
+}
+
+export interface ParsedKey {
+	readonly field: string;
+	readonly parts: readonly string[];
+}
+
+export function parseKey(key: string): ParsedKey {
+	const [field = '', ...parts] = key.split(KEY_SEPARATOR);
+	return { field, parts };
+}
+
+/** Keys of `map` that belong to `field` (optionally narrowed by a further prefix segment). */
+export function keysOf(
+	map: { keys(): IterableIterator<string> },
+	field: string,
+	...parts: string[]
+): string[] {
+	const prefix = entryKey(field, ...parts) + KEY_SEPARATOR;
+	const found: string[] = [];
+	for (const key of map.keys()) if (key.startsWith(prefix)) found.push(key);
+	return found;
+}

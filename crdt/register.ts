@@ -1,0 +1,57 @@
+import type * as Y from 'yjs';
+import { isStamp, type Stamp } from './entry.ts';
+import { randomId } from './ids.ts';
+import { entryKey, keysOf } from './keys.ts';
+import type { JsonScalar, RegisterEntry } from './resolvers.ts';
+
+/**
+ * Observed-remove multi-value register over a Y.Map (DESIGN "CRDT types"). Each write deletes
+ * every entry its replica has seen and adds its own under a fresh key. After any merge the entries
+ * left are exactly the writes no other write has seen — the concurrent ones — and a resolver picks
+ * the value (SPEC REG-1). A write that has seen the others (an un-tick after the tick, a deliberate
+ * decrease) therefore simply replaces them.
+ */
+export type EntityMap = Y.Map<unknown>;
+
+/** Which existing keys a write has seen. Local writes have seen everything. */
+export type Seen = (key: string) => boolean;
+
+export const SEEN_ALL: Seen = () => true;
+
+export function readRegister(map: EntityMap, field: string): RegisterEntry[] {
+	const entries: RegisterEntry[] = [];
+	for (const key of keysOf(map, field)) {
+		const value = map.get(key);
+		if (isRegisterEntry(value)) entries.push(value);
+	}
+	return entries;
+}
+
+export function writeRegister(
+	map: EntityMap,
+	field: string,
+	value: JsonScalar,
+	stamp: Stamp,
+	seen: Seen = SEEN_ALL
+): void {
+	for (const key of keysOf(map, field)) if (seen(key)) map.delete(key);
+	map.set(entryKey(field, randomId()), { ...stamp, v: value } satisfies RegisterEntry);
+}
+
+function isRegisterEntry(value: unknown): value is RegisterEntry {
+	return isStamp(value) && 'v' in value;
+}
+
+/**
+ * `Seen` for a write based on an older state of the document, described by its state vector: it
+ * has seen exactly the entries created inside that state vector (DESIGN "What an operation has
+ * seen"). Reads the Yjs item id behind a map key — `_map` is internal to Yjs 13, but it is the
+ * only place the id of a map entry lives, and the REST API's version semantics depend on it.
+ */
+export function seenWithin(map: EntityMap, stateVector: Map<number, number>): Seen {
+	const items = (map as unknown as { _map: Map<string, { id: { client: number; clock: number } }> })._map;
+	return (key) => {
+		const item = items.get(key);
+		return item !== undefined && (stateVector.get(item.id.client) ?? 0) > item.id.clock;
+	};
+}

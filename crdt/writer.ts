@@ -1,0 +1,18 @@
+/**
+ * Who made a write. Identity is (userId, deviceId, role) — never the Yjs clientID, which is random
+ * per Y.Doc instance and changes every session (PITFALLS "Yjs 13"; SPEC ID-1).
+ */
+export type Role = 'OWNER' | 'WORKER';
+
+export interface Writer {
+	readonly userId: string;
+	readonly deviceId: string;
+	readonly role: Role;
+}
+
+/** Higher rank wins role-ruled fields (the spec's ROLE_BASED: "owner changes override worker changes"). */
+export const ROLE_RANK: Readonly<Record<Role, number>> = { OWNER: 2, WORKER: 1 };
+
+export function isRole(value: unknown): value is Role {
+	return value === 'OWNER' || value === 'WORKER';
+}
