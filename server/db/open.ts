@@ -1,0 +1,33 @@
+import type { Db } from './port.ts';
+
+/** Defaults of database selection. */
+export const openDbDefaults = {
+	/** Where the embedded database lives when no `DATABASE_URL` is given. */
+	dataDir: './data'
+} as const;
+
+export interface OpenDbOptions {
+	/** Postgres connection string; when set, Postgres through `pg` is used. */
+	databaseUrl?: string | undefined;
+	/** PGlite directory when `databaseUrl` is unset; default `./data`, created on first start. */
+	dataDir?: string | undefined;
+	/** pg only: schema to work in (created if missing). */
+	schema?: string | undefined;
+}
+
+/**
+ * Opens the configured database: Postgres when `databaseUrl` is set (non-empty), else embedded
+ * PGlite under `dataDir`, so `npm start` works on a bare machine (DESIGN "Storage"). The adapters are
+ * imported lazily so a pg deployment never loads the PGlite WASM and vice versa.
+ */
+export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
+	if (options.databaseUrl) {
+		const { openPgDb } = await import('./pg.ts');
+		return openPgDb({
+			connectionString: options.databaseUrl,
+			...(options.schema === undefined ? {} : { schema: options.schema })
+		});
+	}
+	const { openPgliteDb } = await import('./pglite.ts');
+	return openPgliteDb({ dataDir: options.dataDir ?? openDbDefaults.dataDir });
+}

@@ -1,0 +1,183 @@
+import pg from 'pg';
+import { DbError } from './errors.ts';
+import type { Db, QueryResult, Tx } from './port.ts';
+import { parseInt8, toPlainBytes } from './values.ts';
+
+/** Defaults of the pg adapter. */
+export const pgDefaults = {
+	/** Pool size. Group commit (server/docs/store.ts) keeps the write path to ~1 connection. */
+	maxConnections: 10,
+	/** Give up connecting after this long, so a dead database fails start-up instead of hanging. */
+	connectTimeoutMs: 5_000,
+	/** Idle connections are closed after this long. */
+	idleTimeoutMs: 30_000
+} as const;
+
+export interface PgDbOptions {
+	/** `postgres://user@host:port/db`. */
+	connectionString: string;
+	/**
+	 * Schema to work in: created if missing and set as the only `search_path` entry on every pooled
+	 * connection. Tests use a random schema per suite for isolation (see `testing.ts`).
+	 */
+	schema?: string;
+	/** Pool size; default `pgDefaults.maxConnections`. */
+	max?: number;
+}
+
+const OID = { int8: 20, bytea: 17, int8Array: 1016, byteaArray: 1001 } as const;
+
+/**
+ * Per-pool type parsers (never the global `pg.types`, which other code in the process may rely on):
+ * int8 and bytea the same as PGlite returns them, see `values.ts`.
+ */
+const types = {
+	getTypeParser(oid: number, format?: 'text' | 'binary') {
+		const fallback = pg.types.getTypeParser(oid, format ?? 'text') as (value: string) => unknown;
+		switch (oid) {
+			case OID.int8:
+				return parseInt8;
+			case OID.int8Array:
+				return (value: string) =>
+					(fallback(value) as (string | null)[]).map((v) => (v === null ? null : parseInt8(v)));
+			case OID.bytea:
+				return (value: string) => toPlainBytes(fallback(value) as Buffer);
+			case OID.byteaArray:
+				return (value: string) =>
+					(fallback(value) as (Buffer | null)[]).map((v) => (v === null ? null : toPlainBytes(v)));
+			default:
+				return fallback;
+		}
+	}
+};
+
+/** Only plain identifiers: the name is spliced into `-c search_path=` and DDL. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Opens a pooled Postgres adapter and checks it can reach the database (rejects with
+ * `DbError('CONNECT_FAILED')` otherwise, so a misconfigured start-up or test fails loudly).
+ */
+export async function openPgDb(options: PgDbOptions): Promise<Db> {
+	const { connectionString, schema } = options;
+	if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+		throw new DbError('BAD_SCHEMA', `schema name must match ${SCHEMA_NAME}: ${JSON.stringify(schema)}`);
+	}
+	if (schema !== undefined) await createSchema(connectionString, schema);
+	const pool = new pg.Pool({
+		connectionString,
+		max: options.max ?? pgDefaults.maxConnections,
+		connectionTimeoutMillis: pgDefaults.connectTimeoutMs,
+		idleTimeoutMillis: pgDefaults.idleTimeoutMs,
+		// `options` is sent in the startup packet, so every connection the pool ever opens — including
+		// ones re-opened after a failover — has the schema; a `SET` after connect could be missed.
+		...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
+		types
+	});
+	// An idle client losing its connection emits 'error' on the pool; unhandled, that would crash the
+	// process. The pool drops the client; the next query opens a new one.
+	pool.on('error', () => {});
+	const db = new PgDb(pool);
+	try {
+		await db.query('SELECT 1');
+	} catch (error) {
+		await pool.end().catch(() => {});
+		throw new DbError('CONNECT_FAILED', `cannot reach Postgres: ${(error as Error).message}`, {
+			cause: error
+		});
+	}
+	return db;
+}
+
+async function createSchema(connectionString: string, schema: string): Promise<void> {
+	const client = new pg.Client({ connectionString, connectionTimeoutMillis: pgDefaults.connectTimeoutMs });
+	try {
+		await client.connect();
+		await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+	} catch (error) {
+		// Two suites creating the same schema at once can still race on the catalog; the other won.
+		if ((error as { code?: string }).code !== '23505') {
+			throw new DbError('CONNECT_FAILED', `cannot create schema ${schema}: ${(error as Error).message}`, {
+				cause: error
+			});
+		}
+	} finally {
+		await client.end().catch(() => {});
+	}
+}
+
+type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
+
+async function run<Row>(on: Queryable, sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+	// Without params pg uses the simple protocol, which allows several statements (migrations rely
+	// on it) and returns one result per statement; we return the last, as PGlite's adapter does.
+	const result = (await on.query(
+		sql,
+		params === undefined || params.length === 0 ? undefined : [...params]
+	)) as pg.QueryResult | pg.QueryResult[];
+	const last = Array.isArray(result) ? result[result.length - 1] : result;
+	return { rows: (last?.rows ?? []) as Row[], rowCount: last?.rowCount ?? 0 };
+}
+
+class PgDb implements Db {
+	readonly kind = 'pg' as const;
+	#closed = false;
+
+	/** Calls in flight, so `close()` lets them finish (`pool.end()` would fail queued ones). */
+	readonly #inFlight = new Set<Promise<unknown>>();
+
+	constructor(readonly pool: pg.Pool) {}
+
+	query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
+		return this.#track(() => run<Row>(this.pool, sql, params));
+	}
+
+	transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+		return this.#track(() => this.#transaction(work));
+	}
+
+	async #transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+		const client = await this.pool.connect();
+		let done = false;
+		const tx: Tx = {
+			query: <Row>(sql: string, params?: readonly unknown[]) => {
+				if (done) return Promise.reject(new DbError('TX_CLOSED', 'transaction already finished'));
+				return run<Row>(client, sql, params);
+			}
+		};
+		let releaseError: Error | undefined;
+		try {
+			await client.query('BEGIN');
+			const value = await work(tx);
+			await client.query('COMMIT');
+			return value;
+		} catch (error) {
+			try {
+				await client.query('ROLLBACK');
+			} catch (rollbackError) {
+				// The connection is broken; destroy it rather than return it to the pool mid-transaction.
+				releaseError = rollbackError as Error;
+			}
+			throw error;
+		} finally {
+			done = true;
+			client.release(releaseError);
+		}
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		await Promise.allSettled([...this.#inFlight]);
+		await this.pool.end();
+	}
+
+	#track<T>(call: () => Promise<T>): Promise<T> {
+		if (this.#closed) return Promise.reject(new DbError('CLOSED', 'database adapter is closed'));
+		const promise = call();
+		this.#inFlight.add(promise);
+		const forget = () => this.#inFlight.delete(promise);
+		promise.then(forget, forget);
+		return promise;
+	}
+}
