@@ -1,5 +1,5 @@
 import type * as Y from 'yjs';
-import { isStamp, type Stamp } from './entry.ts';
+import { compareStamps, isStamp, type Stamp } from './entry.ts';
 import { randomId } from './ids.ts';
 import { entryKey, keysOf } from './keys.ts';
 import type { JsonScalar, RegisterEntry } from './resolvers.ts';
@@ -24,7 +24,8 @@ export function readRegister(map: EntityMap, field: string): RegisterEntry[] {
 		const value = map.get(key);
 		if (isRegisterEntry(value)) entries.push(value);
 	}
-	return entries;
+	// Y.Map iteration follows local integration order, which differs between replicas.
+	return entries.sort(compareStamps);
 }
 
 export function writeRegister(
