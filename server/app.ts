@@ -1,0 +1,225 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Extension, Hocuspocus } from '@hocuspocus/server';
+import { WebSocketServer } from 'ws';
+import { type Authenticator, createAuthenticator } from './auth/authenticator.ts';
+import { loadSigningKey } from './auth/signing-key.ts';
+import { createTokenSigner, type TokenSigner } from './auth/tokens.ts';
+import {
+	assignedJobIdsFromDb,
+	createDefaultAccess,
+	customerIdsOfJobsFromDb,
+	type DocumentAccess
+} from './collab/access.ts';
+import { type CollabContext, type CollabOptions, createHocuspocus } from './collab/hocuspocus.ts';
+import { attachCollabSocket, type CollabSocket, closeCodes } from './collab/websocket.ts';
+import type { Db } from './db/port.ts';
+import { serverDefaults } from './defaults.ts';
+import { httpDefaults } from './http/defaults.ts';
+import { sendError, sendText } from './http/respond.ts';
+import { Router } from './http/router.ts';
+import { mountAuthRoutes } from './http/routes-auth.ts';
+import { mountOpsRoutes } from './http/routes-ops.ts';
+import { type Logger, silentLogger } from './logger.ts';
+
+/** A Node/Connect-style handler, the shape of adapter-node's `build/handler.js` export. */
+export type PageHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+
+/** What route modules get to build their handlers (sync API, etc.). */
+export interface AppServices {
+	db: Db;
+	logger: Logger;
+	tokens: TokenSigner;
+	authenticate: Authenticator;
+	hocuspocus: Hocuspocus<CollabContext>;
+}
+
+export interface AppOptions {
+	db: Db;
+	logger?: Logger;
+	/** Token signer; default: one keyed by `authSecret`, else by the key stored in `server_secrets`. */
+	tokens?: TokenSigner;
+	/** `AUTH_SECRET`: overrides the stored signing key (must be ≥ 32 characters). */
+	authSecret?: string;
+	/** Document ACL; default: `createDefaultAccess` over `job_assignments` and the `jobs` projection. */
+	access?: DocumentAccess;
+	/** Persistence, validation, Redis… extensions, run after authentication. */
+	hocuspocusExtensions?: Extension[];
+	/** Overrides of Hocuspocus settings (debounce, timeout…). */
+	hocuspocusConfig?: CollabOptions['hocuspocus'];
+	/** More routes (e.g. `/api/sync/*`), mounted after the built-in ones. */
+	routes?: Array<(router: Router, services: AppServices) => void>;
+	/** SvelteKit's handler; absent → pages answer 404 (tests, API-only deployments). */
+	pages?: PageHandler | null;
+	maxBodyBytes?: number;
+	maxWebsocketMessageBytes?: number;
+	shutdownTimeoutMs?: number;
+}
+
+export interface App extends AppServices {
+	server: Server;
+	router: Router;
+	/** Listens on `host` (default 127.0.0.1); port 0 picks a free port. Resolves to the bound port. */
+	listen(port?: number, host?: string): Promise<number>;
+	/**
+	 * Graceful stop: refuse new requests and upgrades, close every websocket (1001) so Hocuspocus
+	 * stores and unloads its documents, wait for that (bounded), run `onDestroy` hooks, close HTTP.
+	 * Does not close the database: the caller opened it.
+	 */
+	close(): Promise<void>;
+}
+
+/** Builds the one HTTP server: `/api/*`, `/healthz`, `/metrics`, the `/collab` websocket, pages. */
+export async function createApp(options: AppOptions): Promise<App> {
+	const { db } = options;
+	const logger = options.logger ?? silentLogger();
+	const tokens =
+		options.tokens ?? createTokenSigner({ secret: await loadSigningKey(db, options.authSecret) });
+	const authenticate = createAuthenticator({ db, tokens });
+	const access =
+		options.access ??
+		createDefaultAccess({
+			assignedJobIds: assignedJobIdsFromDb(db),
+			customerIdsOfJobs: customerIdsOfJobsFromDb(db, logger)
+		});
+
+	// Resolved whenever a document unloads, so shutdown can wait for "all stored" without polling.
+	let unloadWaiters: Array<() => void> = [];
+	const unloadSignal: Extension = {
+		extensionName: 'khs-unload-signal',
+		async afterUnloadDocument() {
+			const waiters = unloadWaiters;
+			unloadWaiters = [];
+			for (const wake of waiters) wake();
+		}
+	};
+	const hocuspocus = createHocuspocus({
+		authenticate,
+		access,
+		logger: logger.child({ subsystem: 'collab' }),
+		extensions: [...(options.hocuspocusExtensions ?? []), unloadSignal],
+		hocuspocus: options.hocuspocusConfig
+	});
+
+	const router = new Router({ authenticate, logger, maxBodyBytes: options.maxBodyBytes });
+	let draining = false;
+	const services: AppServices = { db, logger, tokens, authenticate, hocuspocus };
+	mountOpsRoutes(router, { db, isDraining: () => draining });
+	mountAuthRoutes(router, { db, tokens });
+	for (const mount of options.routes ?? []) mount(router, services);
+
+	const pages = options.pages ?? null;
+	const server = createServer(async (req, res) => {
+		let url: URL;
+		try {
+			url = new URL(req.url ?? '/', 'http://localhost');
+		} catch {
+			return sendError(res, 400, 'bad_request', 'malformed request URL');
+		}
+		try {
+			if (await router.handle(req, res, url)) return;
+			if (url.pathname === '/api' || url.pathname.startsWith('/api/')) {
+				return sendError(res, 404, 'not_found', `no API route ${url.pathname}`);
+			}
+			if (!pages) return sendText(res, 404, 'Not found');
+			pages(req, res, () => sendText(res, 404, 'Not found'));
+		} catch (err) {
+			logger.error({ err }, 'unhandled request error');
+			sendError(res, 500, 'internal', 'internal server error');
+		}
+	});
+	server.requestTimeout = httpDefaults.requestTimeoutMs;
+	server.headersTimeout = httpDefaults.headersTimeoutMs;
+	server.keepAliveTimeout = httpDefaults.keepAliveTimeoutMs;
+
+	const wss = new WebSocketServer({
+		noServer: true,
+		maxPayload: options.maxWebsocketMessageBytes ?? serverDefaults.maxWebsocketMessageBytes
+	});
+	const sockets = new Set<CollabSocket>();
+	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+		socket.on('error', () => socket.destroy());
+		let pathname: string;
+		try {
+			pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+		} catch {
+			return refuseUpgrade(socket, 400, 'Bad Request');
+		}
+		if (pathname !== serverDefaults.collabPath) return refuseUpgrade(socket, 404, 'Not Found');
+		if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
+		hocuspocus
+			.hooks('onUpgrade', { request: req, socket, head, instance: hocuspocus })
+			.then(() => {
+				wss.handleUpgrade(req, socket, head, (ws) => {
+					const entry = attachCollabSocket(hocuspocus, ws, req, logger.child({ subsystem: 'collab' }), () =>
+						sockets.delete(entry)
+					);
+					sockets.add(entry);
+				});
+			})
+			.catch((err: unknown) => {
+				// An extension vetoed the upgrade (Hocuspocus convention: reject, optionally with an error).
+				if (err) logger.warn({ err }, 'upgrade refused by extension');
+				refuseUpgrade(socket, 403, 'Forbidden');
+			});
+	});
+
+	let closing: Promise<void> | undefined;
+	async function shutdown(): Promise<void> {
+		draining = true;
+		const timeoutMs = options.shutdownTimeoutMs ?? serverDefaults.shutdownTimeoutMs;
+		const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+		server.closeIdleConnections();
+
+		for (const socket of [...sockets]) socket.shutdown(closeCodes.goingAway, 'server shutting down');
+		hocuspocus.closeConnections();
+		hocuspocus.flushPendingStores();
+		const deadline = Date.now() + timeoutMs;
+		while (hocuspocus.getDocumentsCount() > 0 && Date.now() < deadline) {
+			await new Promise<void>((resolve) => {
+				const timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+				unloadWaiters.push(() => {
+					clearTimeout(timer);
+					resolve();
+				});
+			});
+		}
+		if (hocuspocus.getDocumentsCount() > 0) {
+			logger.error(
+				{ documents: hocuspocus.getDocumentsCount() },
+				'shutdown: documents still loaded at deadline'
+			);
+		}
+		await hocuspocus.hooks('onDestroy', { instance: hocuspocus });
+		wss.close();
+		// Keep-alive HTTP requests still in flight get the rest of the deadline, then are cut.
+		const cut = setTimeout(() => server.closeAllConnections(), Math.max(0, deadline - Date.now()));
+		await stopped;
+		clearTimeout(cut);
+	}
+
+	return {
+		...services,
+		server,
+		router,
+		listen(port = 0, host = serverDefaults.listenHost) {
+			return new Promise<number>((resolve, reject) => {
+				server.once('error', reject);
+				server.listen(port, host, () => {
+					server.off('error', reject);
+					resolve((server.address() as AddressInfo).port);
+				});
+			});
+		},
+		close() {
+			closing ??= shutdown();
+			return closing;
+		}
+	};
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+	if (!socket.writable) return void socket.destroy();
+	socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

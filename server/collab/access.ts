@@ -1,0 +1,85 @@
+import type { AuthUser } from '../auth/roles.ts';
+import type { Db } from '../db/port.ts';
+import type { Logger } from '../logger.ts';
+import { parseDocName } from './doc-names.ts';
+
+/** What a user may do with one document: edit it, only read it, or not open it at all. */
+export type AccessLevel = 'write' | 'read' | 'none';
+
+/**
+ * The port that decides document access for websocket connections (and any other caller that
+ * opens documents on a user's behalf). Called once per document connection, in `onAuthenticate`.
+ */
+export interface DocumentAccess {
+	/**
+	 * The access `user` has to the document named `docName` (already known to be a valid
+	 * `job:`/`materials:`/`customer:` name). Must not throw for "no access": return `'none'`.
+	 * A rejection is treated as `'none'` and logged.
+	 */
+	access(user: AuthUser, docName: string): Promise<AccessLevel>;
+}
+
+/** The ids of the jobs a user is assigned to (crew membership). */
+export type AssignedJobIds = (userId: string) => Promise<Set<string>>;
+
+/** The customer ids of the given jobs. */
+export type CustomerIdsOfJobs = (jobIds: ReadonlySet<string>) => Promise<Set<string>>;
+
+/**
+ * The product's policy (DESIGN.md "Documents"): an OWNER writes everything; a WORKER writes the
+ * `job:`/`materials:` documents of jobs assigned to them, may read the `customer:` document of a
+ * customer of one of those jobs, and opens nothing else. Field-level rules inside a writable
+ * document (price, assignments…) are enforced elsewhere, per update.
+ */
+export function createDefaultAccess(deps: {
+	assignedJobIds: AssignedJobIds;
+	customerIdsOfJobs: CustomerIdsOfJobs;
+}): DocumentAccess {
+	return {
+		async access(user, docName) {
+			const doc = parseDocName(docName);
+			if (!doc) return 'none';
+			if (user.role === 'OWNER') return 'write';
+			if (user.role !== 'WORKER') return 'none';
+			const jobs = await deps.assignedJobIds(user.id);
+			if (doc.kind === 'job' || doc.kind === 'materials') return jobs.has(doc.id) ? 'write' : 'none';
+			if (jobs.size === 0) return 'none';
+			const customers = await deps.customerIdsOfJobs(jobs);
+			return customers.has(doc.id) ? 'read' : 'none';
+		}
+	};
+}
+
+/** Assignments from `job_assignments` (migration 002; the projection keeps it current). */
+export function assignedJobIdsFromDb(db: Db): AssignedJobIds {
+	return async (userId) => {
+		const { rows } = await db.query<{ job_id: string }>(
+			'SELECT job_id FROM job_assignments WHERE user_id = $1',
+			[userId]
+		);
+		return new Set(rows.map((r) => r.job_id));
+	};
+}
+
+/**
+ * Customers of jobs from the projection's `jobs` table (`id`, `customer_id`). Until the
+ * projection has created that table this finds none, so workers are denied customer documents
+ * (fail closed) rather than erroring.
+ */
+export function customerIdsOfJobsFromDb(db: Db, logger?: Logger): CustomerIdsOfJobs {
+	return async (jobIds) => {
+		if (jobIds.size === 0) return new Set();
+		const { rows: exists } = await db.query<{ t: string | null }>("SELECT to_regclass('jobs')::text AS t");
+		if (!exists[0]?.t) return new Set();
+		try {
+			const { rows } = await db.query<{ customer_id: string | null }>(
+				'SELECT DISTINCT customer_id FROM jobs WHERE id = ANY($1::uuid[])',
+				[[...jobIds]]
+			);
+			return new Set(rows.flatMap((r) => (r.customer_id ? [r.customer_id] : [])));
+		} catch (err) {
+			logger?.error({ err }, 'customer lookup for access failed; denying');
+			return new Set();
+		}
+	};
+}

@@ -1,0 +1,174 @@
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../app.ts';
+import type { Db } from '../db/port.ts';
+import { startTestServer, type TestServer, testPassword } from '../testing/app.ts';
+
+describe.each(['pg', 'pglite'] as const)('HTTP API on %s', (kind) => {
+	let t: TestServer;
+	let ownerId: string;
+
+	beforeAll(async () => {
+		t = await startTestServer(kind, { maxBodyBytes: 64 * 1024 });
+		ownerId = (await t.addUser('Olga@KHS.test', 'OWNER')).id;
+	});
+	afterAll(async () => {
+		await t?.close();
+	});
+
+	const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+		fetch(`${t.http}${path}`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', ...headers },
+			body:
+				typeof body === 'string'
+					? body
+					: body instanceof Uint8Array
+						? new Uint8Array(body)
+						: JSON.stringify(body)
+		});
+
+	it('logs in (email in any case) and the token authenticates', async () => {
+		const res = await post('/api/auth/login', { email: 'olga@khs.TEST', password: testPassword });
+		expect(res.status).toBe(200);
+		const body = (await res.json()) as { token: string; user: unknown };
+		expect(body.user).toEqual({ id: ownerId, name: 'Olga', role: 'OWNER' });
+		expect(typeof body.token).toBe('string');
+
+		const me = await fetch(`${t.http}/api/auth/me`, { headers: { authorization: `Bearer ${body.token}` } });
+		expect(me.status).toBe(200);
+		expect(await me.json()).toEqual({ user: { id: ownerId, name: 'Olga', role: 'OWNER' } });
+	});
+
+	it('answers 401 with one message for unknown email and wrong password', async () => {
+		const unknown = await post('/api/auth/login', { email: 'nobody@khs.test', password: testPassword });
+		const wrong = await post('/api/auth/login', { email: 'olga@khs.test', password: 'wrong password' });
+		expect(unknown.status).toBe(401);
+		expect(wrong.status).toBe(401);
+		const a = await unknown.json();
+		expect(a).toEqual({ error: { code: 'invalid_credentials', message: 'Email or password is incorrect' } });
+		expect(await wrong.json()).toEqual(a);
+	});
+
+	it('answers 400 for malformed bodies, naming the field', async () => {
+		const notJson = await post('/api/auth/login', '{"email":');
+		expect(notJson.status).toBe(400);
+		expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('malformed_json');
+
+		const noPassword = await post('/api/auth/login', { email: 'olga@khs.test' });
+		expect(noPassword.status).toBe(400);
+		expect(await noPassword.json()).toMatchObject({ error: { code: 'invalid_field', field: 'password' } });
+
+		const array = await post('/api/auth/login', [1]);
+		expect(array.status).toBe(400);
+	});
+
+	it('accepts a gzip body', async () => {
+		const res = await post(
+			'/api/auth/login',
+			gzipSync(JSON.stringify({ email: 'olga@khs.test', password: testPassword })),
+			{ 'content-encoding': 'gzip' }
+		);
+		expect(res.status).toBe(200);
+	});
+
+	it('answers 413 for a body over the limit, declared or streamed, and for a gzip bomb', async () => {
+		const big = JSON.stringify({ email: 'olga@khs.test', password: 'x'.repeat(200 * 1024) });
+		const declared = await post('/api/auth/login', big);
+		expect(declared.status).toBe(413);
+		expect(await declared.json()).toMatchObject({ error: { code: 'body_too_large' } });
+
+		// No Content-Length: a streamed (chunked) body is cut off while reading.
+		const stream = new ReadableStream<Uint8Array>({
+			start(controller) {
+				for (let i = 0; i < 20; i++) controller.enqueue(new Uint8Array(16 * 1024).fill(32));
+				controller.close();
+			}
+		});
+		const chunked = await fetch(`${t.http}/api/auth/login`, {
+			method: 'POST',
+			body: stream,
+			duplex: 'half'
+		} as RequestInit);
+		expect(chunked.status).toBe(413);
+
+		const bomb = await post('/api/auth/login', gzipSync(Buffer.alloc(10 * 1024 * 1024, 32)), {
+			'content-encoding': 'gzip'
+		});
+		expect(bomb.status).toBe(413);
+	});
+
+	it('rejects bad tokens with 401 and a reason code', async () => {
+		const none = await fetch(`${t.http}/api/auth/me`);
+		expect(none.status).toBe(401);
+		expect(none.headers.get('www-authenticate')).toBe('Bearer');
+		expect(await none.json()).toMatchObject({ error: { code: 'token_missing' } });
+
+		const forged = await fetch(`${t.http}/api/auth/me`, { headers: { authorization: 'Bearer v1.e30.AAAA' } });
+		expect(await forged.json()).toMatchObject({ error: { code: 'token_bad_signature' } });
+
+		const stranger = t.app.tokens.sign({ sub: crypto.randomUUID(), role: 'OWNER', name: 'Ghost' });
+		const ghost = await fetch(`${t.http}/api/auth/me`, { headers: { authorization: `Bearer ${stranger}` } });
+		expect(ghost.status).toBe(401);
+		expect(await ghost.json()).toMatchObject({ error: { code: 'unknown_user' } });
+
+		const expired = t.app.tokens.sign({ sub: ownerId, role: 'OWNER', name: 'Olga' }, -1);
+		const old = await fetch(`${t.http}/api/auth/me`, { headers: { authorization: `Bearer ${expired}` } });
+		expect(await old.json()).toMatchObject({ error: { code: 'token_expired' } });
+	});
+
+	it('answers JSON 404 for unknown API routes and 405 for wrong methods', async () => {
+		const missing = await fetch(`${t.http}/api/nope`);
+		expect(missing.status).toBe(404);
+		expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
+		const wrong = await fetch(`${t.http}/api/auth/login`);
+		expect(wrong.status).toBe(405);
+		expect(wrong.headers.get('allow')).toBe('POST');
+	});
+
+	it('reports health and metrics', async () => {
+		const health = await fetch(`${t.http}/healthz`);
+		expect(health.status).toBe(200);
+		expect(await health.json()).toEqual({ ok: true, db: 'up' });
+
+		const res = await fetch(`${t.http}/metrics`);
+		expect(res.status).toBe(200);
+		expect(res.headers.get('content-type')).toContain('text/plain');
+		const text = await res.text();
+		for (const name of [
+			'khs_websocket_connections',
+			'khs_documents_loaded',
+			'khs_updates_received_total',
+			'khs_store_duration_seconds',
+			'khs_durability_lag_seconds',
+			'khs_http_requests_total'
+		]) {
+			expect(text).toContain(name);
+		}
+	});
+
+	it('answers 404 for pages when there is no SvelteKit build', async () => {
+		const res = await fetch(`${t.http}/some/page`);
+		expect(res.status).toBe(404);
+	});
+});
+
+describe('healthz with the database down', () => {
+	it('answers 503', async () => {
+		const down: Db = {
+			kind: 'pg',
+			query: () => Promise.reject(new Error('connection refused')),
+			transaction: () => Promise.reject(new Error('connection refused')),
+			close: async () => {}
+		};
+		const app = await createApp({ db: down, authSecret: 'x'.repeat(32) });
+		try {
+			const port = await app.listen(0);
+			const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+			expect(res.status).toBe(503);
+			expect(await res.json()).toEqual({ ok: false, db: 'down' });
+		} finally {
+			await app.close();
+		}
+	});
+});

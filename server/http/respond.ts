@@ -1,0 +1,55 @@
+import type { ServerResponse } from 'node:http';
+import { type ErrorBody, errorBody } from './errors.ts';
+
+const baseHeaders = {
+	// API answers are per-user and change constantly; no proxy or browser may cache them.
+	'cache-control': 'no-store',
+	'x-content-type-options': 'nosniff'
+};
+
+/** Sends `body` as JSON unless a response was already started. */
+export function sendJson(
+	res: ServerResponse,
+	status: number,
+	body: unknown,
+	headers: Record<string, string> = {}
+): void {
+	if (res.headersSent) return;
+	const payload = JSON.stringify(body);
+	res.writeHead(status, {
+		...baseHeaders,
+		'content-type': 'application/json; charset=utf-8',
+		'content-length': Buffer.byteLength(payload),
+		...headers
+	});
+	res.end(payload);
+}
+
+export function sendText(
+	res: ServerResponse,
+	status: number,
+	text: string,
+	contentType = 'text/plain; charset=utf-8',
+	headers: Record<string, string> = {}
+): void {
+	if (res.headersSent) return;
+	res.writeHead(status, {
+		...baseHeaders,
+		'content-type': contentType,
+		'content-length': Buffer.byteLength(text),
+		...headers
+	});
+	res.end(text);
+}
+
+export function sendError(
+	res: ServerResponse,
+	status: number,
+	code: string,
+	message: string,
+	field?: string,
+	headers: Record<string, string> = {}
+): void {
+	const body: ErrorBody = errorBody(code, message, field);
+	sendJson(res, status, body, headers);
+}

@@ -1,0 +1,80 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The process-wide Prometheus registry served at `GET /metrics`. One per process on purpose:
+ * persistence, projection and collab code import `metrics` and observe into it without plumbing.
+ * Names follow Prometheus conventions: `_total` counters, base units (seconds, bytes).
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: 'khs_process_' });
+
+// Gauges whose value lives elsewhere (e.g. Hocuspocus' document map) read it at scrape time from
+// the sources registered here, so several servers in one process (tests) add up instead of clashing.
+const documentSources = new Set<() => number>();
+
+export const metrics = {
+	/** Open websocket connections on `/collab` (inc on open, dec on close). */
+	websocketConnections: new Gauge({
+		name: 'khs_websocket_connections',
+		help: 'Open websocket connections on /collab',
+		registers: [registry]
+	}),
+	/** Yjs documents currently loaded in memory (read from each Hocuspocus instance at scrape time). */
+	documentsLoaded: new Gauge({
+		name: 'khs_documents_loaded',
+		help: 'Yjs documents currently loaded in memory',
+		registers: [registry],
+		collect() {
+			let total = 0;
+			for (const source of documentSources) total += source();
+			this.set(total);
+		}
+	}),
+	/** Document updates received from clients; `rate()` of it is updates per second. */
+	updatesReceived: new Counter({
+		name: 'khs_updates_received_total',
+		help: 'Yjs document updates received from clients',
+		registers: [registry]
+	}),
+	/** Time one store of document state into the database took. */
+	storeDuration: new Histogram({
+		name: 'khs_store_duration_seconds',
+		help: 'Time to store document state in the database',
+		buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+		registers: [registry]
+	}),
+	/** From an update's arrival to its durable commit in the database. */
+	durabilityLag: new Histogram({
+		name: 'khs_durability_lag_seconds',
+		help: 'Time from receiving an update to its durable commit',
+		buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+		registers: [registry]
+	}),
+	/** Websocket document connections refused in onAuthenticate, by reason. */
+	collabRejections: new Counter({
+		name: 'khs_collab_rejections_total',
+		help: 'Websocket document connections refused, by reason',
+		labelNames: ['reason'] as const,
+		registers: [registry]
+	}),
+	/** Answered HTTP requests by route (not raw path, to keep cardinality bounded) and status. */
+	httpRequests: new Counter({
+		name: 'khs_http_requests_total',
+		help: 'HTTP requests answered',
+		labelNames: ['method', 'route', 'status'] as const,
+		registers: [registry]
+	}),
+	/** Login attempts by outcome. */
+	logins: new Counter({
+		name: 'khs_logins_total',
+		help: 'Login attempts by outcome',
+		labelNames: ['outcome'] as const,
+		registers: [registry]
+	})
+};
+
+/** Adds a source of loaded-document counts (one per Hocuspocus instance); returns its removal. */
+export function trackLoadedDocuments(count: () => number): () => void {
+	documentSources.add(count);
+	return () => documentSources.delete(count);
+}

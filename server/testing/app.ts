@@ -1,0 +1,89 @@
+import type { AddressInfo } from 'node:net';
+import { type App, type AppOptions, createApp } from '../app.ts';
+import type { Role } from '../auth/roles.ts';
+import { createUser, type User } from '../auth/users.ts';
+import { migrate } from '../db/migrate.ts';
+import type { Db } from '../db/port.ts';
+import { openTestPgDb, openTestPgliteDb } from '../db/testing.ts';
+
+export type TestDbKind = 'pg' | 'pglite';
+
+/** A migrated test database of either kind, with its teardown. */
+export async function openMigratedTestDb(kind: TestDbKind): Promise<{ db: Db; drop(): Promise<void> }> {
+	if (kind === 'pg') {
+		const t = await openTestPgDb();
+		await migrate(t.db);
+		return { db: t.db, drop: () => t.dropSchema() };
+	}
+	const db = await openTestPgliteDb();
+	await migrate(db);
+	return { db, drop: () => db.close() };
+}
+
+export interface TestServer {
+	app: App;
+	db: Db;
+	port: number;
+	http: string;
+	ws: string;
+	/** Creates a user (bcrypt cost 4: speed over strength in tests). */
+	addUser(email: string, role: Role, password?: string): Promise<User>;
+	/** Logs in over HTTP and returns the token. */
+	login(email: string, password?: string): Promise<string>;
+	/** Closes the app and then the database. */
+	close(): Promise<void>;
+}
+
+export const testPassword = 'correct horse';
+
+/** A real server on 127.0.0.1, port 0, over a fresh migrated database. */
+export async function startTestServer(
+	kind: TestDbKind,
+	options: Partial<Omit<AppOptions, 'db'>> = {}
+): Promise<TestServer> {
+	const { db, drop } = await openMigratedTestDb(kind);
+	const app = await createApp({ db, authSecret: 'test-secret-test-secret-test-secret!', ...options });
+	const port = await app.listen(0);
+	const host = (app.server.address() as AddressInfo).address;
+	const http = `http://${host}:${port}`;
+	return {
+		app,
+		db,
+		port,
+		http,
+		ws: `ws://${host}:${port}/collab`,
+		addUser: (email, role, password = testPassword) =>
+			createUser(db, { email, role, password, name: email.split('@')[0] ?? email }, { bcryptCost: 4 }),
+		async login(email, password = testPassword) {
+			const res = await fetch(`${http}/api/auth/login`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ email, password })
+			});
+			if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+			return ((await res.json()) as { token: string }).token;
+		},
+		async close() {
+			try {
+				await app.close();
+			} finally {
+				await drop();
+			}
+		}
+	};
+}
+
+/** Resolves with the value `register` passes to its callback, or rejects after `ms`. */
+export function waitFor<T = void>(
+	what: string,
+	register: (done: (value: T) => void) => void,
+	ms = 10_000
+): Promise<T> {
+	return new Promise<T>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+		register((value) => {
+			clearTimeout(timer);
+			resolve(value);
+		});
+	});
+}
