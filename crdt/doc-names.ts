@@ -9,7 +9,8 @@ export interface DocRef {
 	readonly id: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Lower-case only: `job:ABC…` and `job:abc…` would otherwise be two documents for one job.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const DOC_NAME = /^(job|materials|customer):(.+)$/;
 
 export function isUuid(value: unknown): value is string {
@@ -24,5 +25,5 @@ export function docName(kind: DocKind, id: string): string {
 export function parseDocName(name: string): DocRef | undefined {
 	const match = DOC_NAME.exec(name);
 	if (!match?.[1] || !match[2] || !isUuid(match[2])) return undefined;
-	return { kind: match[1] as DocKind, id: match[2].toLowerCase() };
+	return { kind: match[1] as DocKind, id: match[2] };
 }
