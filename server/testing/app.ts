@@ -39,10 +39,11 @@ export const testPassword = 'correct horse';
 /** A real server on 127.0.0.1, port 0, over a fresh migrated database. */
 export async function startTestServer(
 	kind: TestDbKind,
-	options: Partial<Omit<AppOptions, 'db'>> = {}
+	options: Partial<Omit<AppOptions, 'db'>> | ((db: Db) => Partial<Omit<AppOptions, 'db'>>) = {}
 ): Promise<TestServer> {
 	const { db, drop } = await openMigratedTestDb(kind);
-	const app = await createApp({ db, authSecret: 'test-secret-test-secret-test-secret!', ...options });
+	const extra = typeof options === 'function' ? options(db) : options;
+	const app = await createApp({ db, authSecret: 'test-secret-test-secret-test-secret!', ...extra });
 	const port = await app.listen(0);
 	const host = (app.server.address() as AddressInfo).address;
 	const http = `http://${host}:${port}`;
