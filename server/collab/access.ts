@@ -1,7 +1,7 @@
+import { parseDocName } from '../../crdt/doc-names.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Db } from '../db/port.ts';
 import type { Logger } from '../logger.ts';
-import { parseDocName } from './doc-names.ts';
 
 /** What a user may do with one document: edit it, only read it, or not open it at all. */
 export type AccessLevel = 'write' | 'read' | 'none';

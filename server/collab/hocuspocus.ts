@@ -5,13 +5,13 @@ import {
 	isTransactionOrigin,
 	type onAuthenticatePayload
 } from '@hocuspocus/server';
+import { parseDocName } from '../../crdt/doc-names.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import { AuthError } from '../auth/tokens.ts';
 import type { Logger } from '../logger.ts';
 import { metrics, trackLoadedDocuments } from '../metrics.ts';
 import type { AccessLevel, DocumentAccess } from './access.ts';
-import { parseDocName } from './doc-names.ts';
 
 /** What every Hocuspocus hook finds in `context` once a connection is authenticated. */
 export interface CollabContext {
