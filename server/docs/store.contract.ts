@@ -1,0 +1,219 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { migrate } from '../db/migrate.ts';
+import type { Db, Tx } from '../db/port.ts';
+import { createDocStore, type DocStore } from './store.ts';
+
+/** An adapter for one contract run; `dispose` releases it. */
+export interface StoreSubject {
+	db: Db;
+	dispose(): Promise<void>;
+}
+
+/** A Yjs update that sets `m[key] = value` from a fresh client (independent of every other). */
+export function setUpdate(key: string, value: unknown): Uint8Array {
+	const doc = new Y.Doc();
+	doc.getMap('m').set(key, value);
+	const update = Y.encodeStateAsUpdate(doc);
+	doc.destroy();
+	return update;
+}
+
+/** The `m` map of a loaded state, as JSON. */
+export function mapOf(state: Uint8Array | null): Record<string, unknown> {
+	const doc = new Y.Doc();
+	if (state) Y.applyUpdate(doc, state);
+	const json = doc.getMap('m').toJSON();
+	doc.destroy();
+	return json;
+}
+
+type Hook = (tx: Tx, sql: string) => Promise<void>;
+
+/**
+ * Wraps a Db to observe it: counts statements by their first words and lets a test run code inside
+ * a transaction right before a chosen statement (to stage races deterministically, no sleeps).
+ */
+export function instrument(db: Db): {
+	db: Db;
+	count(prefix: string): number;
+	before(prefix: string, hook: Hook): void;
+} {
+	const seen: string[] = [];
+	const hooks = new Map<string, Hook>();
+	const note = (sql: string) => seen.push(sql.trim().replace(/\s+/g, ' '));
+	const hookFor = (sql: string) => {
+		const trimmed = sql.trim();
+		for (const [prefix, hook] of hooks) {
+			if (trimmed.startsWith(prefix)) {
+				hooks.delete(prefix);
+				return hook;
+			}
+		}
+		return undefined;
+	};
+	const wrapped: Db = {
+		kind: db.kind,
+		query(sql, params) {
+			note(sql);
+			return db.query(sql, params);
+		},
+		transaction(work) {
+			return db.transaction((tx) =>
+				work({
+					async query(sql, params) {
+						note(sql);
+						await hookFor(sql)?.(tx, sql);
+						return tx.query(sql, params);
+					}
+				})
+			);
+		},
+		close: () => db.close()
+	};
+	return {
+		db: wrapped,
+		count: (prefix) => seen.filter((sql) => sql.startsWith(prefix)).length,
+		before: (prefix, hook) => hooks.set(prefix, hook)
+	};
+}
+
+/** The behaviour of `createDocStore` on any adapter. The suite runs the migrations itself. */
+export function describeDocStoreContract(name: string, make: () => Promise<StoreSubject>): void {
+	describe(`DocStore contract: ${name}`, () => {
+		let subject: StoreSubject;
+		let db: Db;
+		let store: DocStore;
+
+		beforeAll(async () => {
+			subject = await make();
+			db = subject.db;
+			await migrate(db);
+			store = createDocStore(db);
+		});
+		afterAll(async () => {
+			await store?.close();
+			await subject?.dispose();
+		});
+
+		it('loads null for a document never written', async () => {
+			expect(await store.load('never')).toBeNull();
+		});
+
+		it('round-trips appended updates; an append has committed when it resolves', async () => {
+			await store.appendUpdate('rt', setUpdate('a', 1));
+			const { rows } = await db.query<{ n: number }>(
+				"SELECT count(*)::int AS n FROM doc_updates WHERE doc_name = 'rt'"
+			);
+			expect(rows[0]?.n).toBe(1);
+			await store.appendUpdate('rt', setUpdate('b', 'two'));
+			expect(mapOf(await store.load('rt'))).toEqual({ a: 1, b: 'two' });
+			expect(await store.load('other')).toBeNull();
+		});
+
+		it('group-commits concurrent appends of many documents into few INSERTs', async () => {
+			const probe = instrument(db);
+			const grouped = createDocStore(probe.db);
+			const n = 300;
+			await Promise.all(
+				Array.from({ length: n }, (_, i) => grouped.appendUpdate(`group-${i % 7}`, setUpdate(`k${i}`, i)))
+			);
+			expect(grouped.pendingAppends).toBe(0);
+			const inserts = probe.count('INSERT INTO doc_updates');
+			expect(inserts).toBeGreaterThanOrEqual(1);
+			expect(inserts).toBeLessThanOrEqual(3);
+			const all = await Promise.all(Array.from({ length: 7 }, (_, d) => grouped.load(`group-${d}`)));
+			expect(all.reduce((sum, state) => sum + Object.keys(mapOf(state)).length, 0)).toBe(n);
+			await grouped.close();
+			await expect(grouped.appendUpdate('x', setUpdate('x', 1))).rejects.toMatchObject({ code: 'CLOSED' });
+		});
+
+		it('many edits appended, compacted and loaded equal the original document', async () => {
+			const source = new Y.Doc();
+			const updates: Uint8Array[] = [];
+			source.on('update', (update: Uint8Array) => updates.push(update));
+			const text = source.getText('t');
+			const map = source.getMap('m');
+			for (let i = 0; i < 600; i++) {
+				source.transact(() => {
+					text.insert((i * 7) % (text.length + 1), `w${i} `);
+					map.set(`k${i % 50}`, i);
+					if (i % 5 === 0 && text.length > 10) text.delete(3, 4);
+					if (i % 9 === 0) map.delete(`k${(i + 1) % 50}`);
+				});
+			}
+			await Promise.all(updates.map((u) => store.appendUpdate('big', u)));
+			const before = await store.load('big');
+			const result = await store.compact('big');
+			expect(result.foldedUpdates).toBe(updates.length);
+			const { rows } = await db.query<{ n: number }>(
+				"SELECT count(*)::int AS n FROM doc_updates WHERE doc_name = 'big'"
+			);
+			expect(rows[0]?.n).toBe(0);
+			expect(await store.compact('big')).toMatchObject({ foldedUpdates: 0 });
+			for (const state of [before, await store.load('big')]) {
+				const loaded = new Y.Doc();
+				Y.applyUpdate(loaded, state ?? new Uint8Array());
+				expect(loaded.getText('t').toString()).toBe(text.toString());
+				expect(loaded.getMap('m').toJSON()).toEqual(map.toJSON());
+				expect(Y.encodeStateVector(loaded)).toEqual(Y.encodeStateVector(source));
+			}
+			// More edits after compaction: snapshot + tail.
+			map.set('after', true);
+			await store.appendUpdate('big', updates[updates.length - 1] ?? new Uint8Array());
+			expect(mapOf(await store.load('big'))).toEqual(map.toJSON());
+		});
+
+		it('an update committed late with a LOWER seq survives compaction', async () => {
+			await store.appendUpdate('late', setUpdate('early', 1));
+			// Reserve a seq now, so the "late" row's seq is lower than the one appended next.
+			const reserved = await db.query<{ seq: number }>(
+				"SELECT nextval(pg_get_serial_sequence('doc_updates', 'seq')) AS seq"
+			);
+			const lowSeq = reserved.rows[0]?.seq;
+			await store.appendUpdate('late', setUpdate('high', 2));
+			const probe = instrument(db);
+			// Between compaction's read and its DELETE, the low-seq row becomes visible (as when a
+			// transaction that took its seq earlier commits now). `seq <= max(read)` would delete it unread.
+			probe.before('DELETE FROM doc_updates', async (tx) => {
+				await tx.query('INSERT INTO doc_updates (seq, doc_name, payload) VALUES ($1, $2, $3)', [
+					lowSeq,
+					'late',
+					setUpdate('late', 3)
+				]);
+			});
+			const result = await createDocStore(probe.db).compact('late');
+			expect(result.foldedUpdates).toBe(2);
+			expect(mapOf(await store.load('late'))).toEqual({ early: 1, high: 2, late: 3 });
+			await store.compact('late');
+			expect(mapOf(await store.load('late'))).toEqual({ early: 1, high: 2, late: 3 });
+		});
+
+		it('re-applying rows already in the snapshot is harmless (idempotent load)', async () => {
+			const update = setUpdate('same', 'x');
+			await store.appendUpdate('dup', update);
+			await store.compact('dup');
+			await store.appendUpdate('dup', update);
+			expect(mapOf(await store.load('dup'))).toEqual({ same: 'x' });
+		});
+
+		it('a corrupt row is reported as DocStoreError CORRUPT_UPDATE, not silently skipped', async () => {
+			await db.query("INSERT INTO doc_updates (doc_name, payload) VALUES ('bad', '\\xdeadbeef')");
+			await expect(store.load('bad')).rejects.toMatchObject({ code: 'CORRUPT_UPDATE' });
+			await expect(store.compact('bad')).rejects.toMatchObject({ code: 'CORRUPT_UPDATE' });
+		});
+
+		it('flush() waits for appends issued before it', async () => {
+			const appends = Array.from({ length: 50 }, (_, i) =>
+				store.appendUpdate('flush', setUpdate(`f${i}`, i))
+			);
+			await store.flush();
+			expect(store.pendingAppends).toBe(0);
+			const { rows } = await db.query<{ n: number }>(
+				"SELECT count(*)::int AS n FROM doc_updates WHERE doc_name = 'flush'"
+			);
+			expect(rows[0]?.n).toBe(50);
+			await Promise.all(appends);
+		});
+	});
+}
