@@ -1,0 +1,210 @@
+import { HocuspocusProvider } from '@hocuspocus/provider';
+import { type Extension, Server } from '@hocuspocus/server';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { HybridClock, JobDoc, MaterialListDoc, type Role, type WriteContext } from '../../crdt/index.ts';
+import type { AuthUser } from '../auth/roles.ts';
+import type { RejectedMessage } from './write-guard.ts';
+import { createWriteGuardExtension } from './write-guard.ts';
+
+const USERS: Record<string, AuthUser> = {
+	owner: { id: 'owner-1', name: 'Olga', role: 'OWNER' },
+	ana: { id: 'ana-1', name: 'Ana', role: 'WORKER' }
+};
+const TIMEOUT_MS = 5_000;
+
+/** Test-only authentication: the token is the user's key. Real token checks are tested in server/auth. */
+const tokenAuth: Extension = {
+	extensionName: 'test-auth',
+	priority: 1000,
+	async onAuthenticate({ token }) {
+		const user = USERS[token];
+		if (!user) throw new Error('unknown test user');
+		return { user };
+	}
+};
+
+let server: Server;
+let url: string;
+
+beforeAll(async () => {
+	server = new Server({
+		port: 0,
+		address: '127.0.0.1',
+		quiet: true,
+		extensions: [tokenAuth, createWriteGuardExtension({ logger: pino({ level: 'silent' }) })]
+	});
+	await server.listen();
+	url = `ws://127.0.0.1:${server.address.port}`;
+});
+
+afterAll(async () => {
+	await server.destroy();
+});
+
+interface Client {
+	doc: Y.Doc;
+	provider: HocuspocusProvider;
+	ctx: WriteContext;
+	rejections: RejectedMessage[];
+}
+
+async function connect(
+	name: string,
+	token: string,
+	role: Role = USERS[token]?.role ?? 'WORKER'
+): Promise<Client> {
+	const doc = new Y.Doc();
+	const rejections: RejectedMessage[] = [];
+	const user = USERS[token] as AuthUser;
+	const provider = new HocuspocusProvider({
+		url,
+		name,
+		document: doc,
+		token,
+		onStateless: ({ payload }) => rejections.push(JSON.parse(payload) as RejectedMessage)
+	});
+	await new Promise<void>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error(`${token} never synced ${name}`)), TIMEOUT_MS);
+		provider.on('synced', () => {
+			clearTimeout(timer);
+			resolve();
+		});
+	});
+	return {
+		doc,
+		provider,
+		rejections,
+		ctx: { writer: { userId: user.id, deviceId: `${token}-dev`, role }, clock: new HybridClock() }
+	};
+}
+
+/** Resolves once `check` holds on `doc`, re-checking on every update; rejects after a timeout. */
+function until(doc: Y.Doc, check: () => boolean, what: string): Promise<void> {
+	if (check()) return Promise.resolve();
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => {
+			doc.off('update', onUpdate);
+			reject(new Error(`timed out waiting for ${what}: ${JSON.stringify(doc.toJSON())}`));
+		}, TIMEOUT_MS);
+		const onUpdate = () => {
+			if (!check()) return;
+			clearTimeout(timer);
+			doc.off('update', onUpdate);
+			resolve();
+		};
+		doc.on('update', onUpdate);
+	});
+}
+
+function untilRejected(client: Client, field: string): Promise<RejectedMessage> {
+	const found = () => client.rejections.find((r) => r.field === field);
+	const hit = found();
+	if (hit) return Promise.resolve(hit);
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => {
+			client.provider.off('stateless', check);
+			reject(new Error(`no rejection for ${field}`));
+		}, TIMEOUT_MS);
+		// Our onStateless handler was registered first, so `rejections` is current here.
+		const check = () => {
+			const rejection = found();
+			if (!rejection) return;
+			clearTimeout(timer);
+			client.provider.off('stateless', check);
+			resolve(rejection);
+		};
+		client.provider.on('stateless', check);
+	});
+}
+
+describe('field-level write rules on the server', () => {
+	it("a worker's price change is undone everywhere and the worker is told why", async () => {
+		const jobId = crypto.randomUUID();
+		const owner = await connect(`job:${jobId}`, 'owner');
+		new JobDoc(owner.doc, jobId, owner.ctx).create({ title: 'Roof', price: 1200, status: 'scheduled' });
+		const ana = await connect(`job:${jobId}`, 'ana');
+		const anaJob = new JobDoc(ana.doc, jobId, ana.ctx);
+		await until(ana.doc, () => anaJob.read()?.price === 1200, 'job to reach ana');
+		anaJob.entity.set({ price: 5, status: 'in_progress' });
+		const rejection = await untilRejected(ana, 'price');
+		expect(rejection.message).toMatch(/only the owner/);
+		const ownerJob = new JobDoc(owner.doc, jobId, owner.ctx);
+		await until(owner.doc, () => ownerJob.read()?.status === 'in_progress', 'status to reach owner');
+		await until(ana.doc, () => anaJob.read()?.price === 1200, 'price to be restored on ana');
+		expect(ownerJob.read()?.price).toBe(1200);
+		expect(anaJob.read()).toEqual(ownerJob.read());
+		owner.provider.destroy();
+		ana.provider.destroy();
+	});
+
+	it('a worker cannot claim the owner role, assign crews or write private notes of others', async () => {
+		const jobId = crypto.randomUUID();
+		const owner = await connect(`job:${jobId}`, 'owner');
+		const ownerJob = new JobDoc(owner.doc, jobId, owner.ctx);
+		ownerJob.create({ title: 'Roof', status: 'scheduled' });
+		ownerJob.entity.appendPrivateNote('owner only');
+		const impostor = await connect(`job:${jobId}`, 'ana', 'OWNER');
+		const job = new JobDoc(impostor.doc, jobId, impostor.ctx);
+		await until(impostor.doc, () => job.read()?.title === 'Roof', 'job to reach ana');
+		job.entity.set({ status: 'cancelled' });
+		await untilRejected(impostor, 'status');
+		job.entity.addMember('ana-1');
+		await untilRejected(impostor, 'assignedTo');
+		impostor.doc
+			.getMap('job')
+			.set('privateNotes|owner-1|+|forged', { t: 1, c: 0, u: 'ana-1', d: 'x', r: 'WORKER', x: 'forged' });
+		await untilRejected(impostor, 'privateNotes');
+		await until(
+			impostor.doc,
+			() => job.read()?.status === 'scheduled' && String(job.read()?.assignedTo) === '',
+			'undo'
+		);
+		await until(
+			owner.doc,
+			() => ownerJob.entity.privateNotes('owner-1').length === 1,
+			'private notes intact'
+		);
+		expect(ownerJob.read()).toMatchObject({ status: 'scheduled', assignedTo: [] });
+		owner.provider.destroy();
+		impostor.provider.destroy();
+	});
+
+	it('a material map deleted outright comes back with its content; malformed values are undone', async () => {
+		const jobId = crypto.randomUUID();
+		const ana = await connect(`materials:${jobId}`, 'ana');
+		const list = new MaterialListDoc(ana.doc, jobId, ana.ctx);
+		const material = list.add({ name: 'Shingles', quantity: 5 });
+		material.appendNote('grey');
+		const owner = await connect(`materials:${jobId}`, 'owner');
+		const ownerList = new MaterialListDoc(owner.doc, jobId, owner.ctx);
+		await until(owner.doc, () => ownerList.read(material.id)?.notes === 'grey', 'material to reach owner');
+		ana.doc.getMap('materials').delete(material.id);
+		await untilRejected(ana, 'deleted');
+		await until(ana.doc, () => list.read(material.id)?.name === 'Shingles', 'material restored on ana');
+		list.require(material.id).map.set('quantity|bad', {
+			t: Date.now() + 1e9,
+			c: 0,
+			u: 'ana-1',
+			d: 'x',
+			r: 'WORKER',
+			v: 'lots'
+		});
+		await untilRejected(ana, 'quantity');
+		await until(ana.doc, () => list.read(material.id)?.quantity === 5, 'quantity restored');
+		await until(
+			owner.doc,
+			() => JSON.stringify(ownerList.list()) === JSON.stringify(list.list()),
+			'convergence'
+		);
+		expect(list.read(material.id)).toMatchObject({
+			name: 'Shingles',
+			quantity: 5,
+			notes: 'grey',
+			deleted: false
+		});
+		ana.provider.destroy();
+		owner.provider.destroy();
+	});
+});

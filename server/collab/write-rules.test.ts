@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import type { AuthUser } from '../auth/roles.ts';
+import { refuseEntityChange } from './write-rules.ts';
+
+const owner: AuthUser = { id: 'o', name: 'Olga', role: 'OWNER' };
+const ana: AuthUser = { id: 'a', name: 'Ana', role: 'WORKER' };
+const stampOf = (user: AuthUser) => ({ t: 1, c: 0, u: user.id, d: 'dev', r: user.role });
+const noNotes = () => undefined;
+const notesBy = (author: string) => () => author;
+
+function verdict(
+	user: AuthUser,
+	kind: 'job' | 'materials' | 'customer',
+	key: string,
+	action: 'add' | 'update' | 'delete',
+	value?: object
+) {
+	return refuseEntityChange(user, kind, { key, action, newValue: value }, noNotes)?.message;
+}
+
+describe('field-level write rules', () => {
+	it.each([
+		['price|x', 'price'],
+		['customerId|x', 'the customer'],
+		['assignedTo|a|x', 'the crew'],
+		['deleted|x', 'whether the job is deleted']
+	])('a worker may not write job %s', (key, label) => {
+		expect(verdict(ana, 'job', key, 'add', { ...stampOf(ana), v: null })).toContain(label);
+		expect(
+			verdict(owner, 'job', key.startsWith('assignedTo') ? key : key, 'add', { ...stampOf(owner), v: null })
+		).toBeUndefined();
+	});
+
+	it('a worker may change status, append notes, log hours and edit materials', () => {
+		expect(verdict(ana, 'job', 'status|x', 'add', { ...stampOf(ana), v: 'done' })).toBeUndefined();
+		expect(verdict(ana, 'job', 'notes|+|n1', 'add', { ...stampOf(ana), x: 'hi' })).toBeUndefined();
+		expect(verdict(ana, 'job', 'hoursLogged|h1', 'add', { ...stampOf(ana), n: 2 })).toBeUndefined();
+		expect(verdict(ana, 'materials', 'quantity|q', 'add', { ...stampOf(ana), v: 3 })).toBeUndefined();
+		expect(verdict(ana, 'materials', 'quantity|q', 'delete')).toBeUndefined();
+	});
+
+	it('entries must carry the writer identity and role and a valid value', () => {
+		expect(verdict(ana, 'job', 'status|x', 'add', { ...stampOf(ana), r: 'OWNER', v: 'done' })).toMatch(
+			/own user and role/
+		);
+		expect(verdict(ana, 'job', 'status|x', 'add', { ...stampOf(owner), v: 'done' })).toMatch(
+			/own user and role/
+		);
+		expect(verdict(ana, 'materials', 'quantity|q', 'add', { ...stampOf(ana), v: -4 })).toMatch(/at least 0/);
+		expect(verdict(ana, 'materials', 'colour|q', 'add', { ...stampOf(ana), v: 'red' })).toMatch(
+			/no field "colour"/
+		);
+		expect(verdict(ana, 'materials', 'name|q', 'add', { v: 'x' })).toMatch(/Malformed/);
+	});
+
+	it('notes are append-only, hidden only by author or owner; hours never erased; customers owner-only', () => {
+		expect(verdict(ana, 'job', 'notes|+|n1', 'delete')).toMatch(/never erased/);
+		expect(
+			refuseEntityChange(
+				ana,
+				'job',
+				{ key: 'notes|-|n1', action: 'add', newValue: stampOf(ana) },
+				notesBy('o')
+			)?.message
+		).toMatch(/author or the owner/);
+		expect(
+			refuseEntityChange(
+				ana,
+				'job',
+				{ key: 'notes|-|n1', action: 'add', newValue: stampOf(ana) },
+				notesBy('a')
+			)
+		).toBeUndefined();
+		expect(
+			refuseEntityChange(owner, 'job', { key: 'notes|-|n1', action: 'delete' }, notesBy('a'))
+		).toBeUndefined();
+		expect(verdict(ana, 'job', 'hoursLogged|h1', 'delete')).toMatch(/never erased/);
+		expect(verdict(ana, 'customer', 'name|x', 'add', { ...stampOf(ana), v: 'Kim' })).toMatch(
+			/Only the owner/
+		);
+		expect(verdict(owner, 'job', 'privateNotes|a|+|n', 'add', { ...stampOf(owner), x: 'x' })).toMatch(
+			/their author/
+		);
+	});
+});

@@ -1,0 +1,130 @@
+import {
+	CrdtError,
+	type DocKind,
+	ENTITY_DEFS,
+	type EntityDef,
+	isStamp,
+	MAX_TEXT_LENGTH,
+	parseKey,
+	validateValue
+} from '../../crdt/index.ts';
+import type { AuthUser } from '../auth/roles.ts';
+
+/**
+ * Field-level write rules (issue 3 "Who may do what"), checked on the server for every key an
+ * incoming update adds, overwrites or deletes in an entity map. Pure: `write-guard.ts` applies
+ * the verdicts to live documents. Keys follow `crdt/keys.ts`: `<field>|<parts…>`.
+ */
+export interface KeyChange {
+	readonly key: string;
+	readonly action: 'add' | 'update' | 'delete';
+	/** The value now under the key (add, update). */
+	readonly newValue?: unknown;
+}
+
+/** Why a change was refused, in words the UI can show as they are. */
+export interface Refusal {
+	readonly field: string;
+	readonly message: string;
+}
+
+/** Job fields a worker may not write (issue 3; DESIGN "Documents": "not price, customer, assignments"). */
+const OWNER_ONLY_JOB_FIELDS: Readonly<Record<string, string>> = {
+	price: 'price',
+	customerId: 'the customer',
+	assignedTo: 'the crew',
+	createdAt: 'the creation date',
+	deleted: 'whether the job is deleted'
+};
+
+const ENTITY_OF_DOC: Readonly<Record<DocKind, EntityDef>> = {
+	job: ENTITY_DEFS.job,
+	materials: ENTITY_DEFS.material,
+	customer: ENTITY_DEFS.customer
+};
+
+/** Looks up the author of a note by its key, to let authors (and owners) hide their own notes. */
+export type NoteAuthor = (field: string, scope: readonly string[], noteId: string) => string | undefined;
+
+export function refuseEntityChange(
+	user: AuthUser,
+	docKind: DocKind,
+	change: KeyChange,
+	noteAuthor: NoteAuthor
+): Refusal | undefined {
+	const def = ENTITY_OF_DOC[docKind];
+	const { field, parts } = parseKey(change.key);
+	const spec = def.fields[field];
+	if (!spec) return { field, message: `There is no field "${field}" on a ${def.name}.` };
+	if (user.role !== 'OWNER') {
+		if (docKind === 'customer') return { field, message: 'Only the owner can change customers.' };
+		const label = docKind === 'job' ? OWNER_ONLY_JOB_FIELDS[field] : undefined;
+		if (label) return { field, message: `Your change to ${label} was undone: only the owner can change it.` };
+	}
+	if (spec.kind === 'privateNotes' && parts[0] !== user.id) {
+		return { field, message: 'Private notes can only be written by their author.' };
+	}
+	if (change.action !== 'delete') {
+		const invalid = invalidEntry(def, field, spec.kind, change.newValue, user);
+		if (invalid) return { field, message: invalid };
+	}
+	if (spec.kind === 'notes' || spec.kind === 'privateNotes')
+		return refuseNoteChange(user, field, parts, change, noteAuthor);
+	if (spec.kind === 'counter' && change.action !== 'add') {
+		return { field, message: 'Logged hours can be corrected with a new entry, never erased.' };
+	}
+	return undefined;
+}
+
+/** Notes are append-only: a note is never erased or rewritten; only its author or an owner hides it. */
+function refuseNoteChange(
+	user: AuthUser,
+	field: string,
+	parts: readonly string[],
+	change: KeyChange,
+	noteAuthor: NoteAuthor
+): Refusal | undefined {
+	const scope = field === 'privateNotes' ? parts.slice(0, 1) : [];
+	const [marker, noteId = ''] = parts.slice(scope.length);
+	if (marker === '+') {
+		return change.action === 'add'
+			? undefined
+			: { field, message: 'Notes can be hidden, never erased or rewritten.' };
+	}
+	if (marker !== '-') return { field, message: 'Malformed note entry.' };
+	const author = noteAuthor(field, scope, noteId);
+	if (author === undefined) return { field, message: 'There is no such note.' };
+	if (user.role !== 'OWNER' && author !== user.id) {
+		return { field, message: "Only a note's author or the owner can hide or restore it." };
+	}
+	return undefined;
+}
+
+/** A new entry must be well-formed and carry the writer's own identity and role. */
+function invalidEntry(
+	def: EntityDef,
+	field: string,
+	kind: string,
+	value: unknown,
+	user: AuthUser
+): string | undefined {
+	if (!isStamp(value)) return 'Malformed entry.';
+	// Role is checked too: a worker claiming OWNER would win every role-ruled field (JOB-1).
+	if (value.u !== user.id || value.r !== user.role) return 'Entries must carry your own user and role.';
+	const entry = value as unknown as Record<string, unknown>;
+	if (kind === 'register') {
+		try {
+			validateValue(def, field, entry.v);
+		} catch (error) {
+			if (error instanceof CrdtError) return error.message;
+			throw error;
+		}
+	}
+	if (kind === 'notes' || kind === 'privateNotes') {
+		const text = entry.x;
+		if (text !== undefined && (typeof text !== 'string' || text.length > MAX_TEXT_LENGTH))
+			return 'Malformed note.';
+	}
+	if (kind === 'counter' && !Number.isFinite(entry.n)) return 'Hours must be a number.';
+	return undefined;
+}
