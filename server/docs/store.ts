@@ -102,7 +102,8 @@ const LOAD_SQL = `
 export function createDocStore(db: Db, options: Partial<typeof docStoreDefaults> = {}): DocStore {
 	const limits = { ...docStoreDefaults, ...options };
 	let queue: PendingAppend[] = [];
-	let running: Promise<void> | null = null;
+	/** A drain loop is running; new appends join its next batch. */
+	let draining = false;
 	let closed = false;
 	let pending = 0;
 	/** Settles when the latest append settles; batches commit in FIFO order, so all earlier ones have. */
@@ -152,7 +153,7 @@ export function createDocStore(db: Db, options: Partial<typeof docStoreDefaults>
 				pending -= batch.length;
 			}
 		}
-		running = null;
+		draining = false;
 	}
 
 	return {
@@ -165,7 +166,10 @@ export function createDocStore(db: Db, options: Partial<typeof docStoreDefaults>
 			const appended = new Promise<void>((resolve, reject) => {
 				queue.push({ docName, update, resolve, reject });
 				pending++;
-				running ??= drain();
+				if (!draining) {
+					draining = true;
+					void drain();
+				}
 			});
 			lastAppend = appended.catch(() => {});
 			return appended;

@@ -1,0 +1,172 @@
+import { HocuspocusProvider } from '@hocuspocus/provider';
+import { type onChangePayload, Server } from '@hocuspocus/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { migrate } from '../db/migrate.ts';
+import type { Db } from '../db/port.ts';
+import { openTestPgliteDb } from '../db/testing.ts';
+import { createDocStore, type DocStore } from '../docs/store.ts';
+import { isDurable, parseDurableAck } from './durability.ts';
+import { createPersistenceExtension, type PersistenceExtension } from './persistence.ts';
+
+/** Resolves when `predicate` holds, re-checked on every `notify()`; rejects after `timeoutMs`. */
+class Signal {
+	readonly #waiters = new Set<() => void>();
+	notify(): void {
+		for (const waiter of [...this.#waiters]) waiter();
+	}
+	until<T>(predicate: () => T | undefined | false, what: string, timeoutMs = 10_000): Promise<T> {
+		return new Promise<T>((resolve, reject) => {
+			const check = () => {
+				const value = predicate();
+				if (value === undefined || value === false) return;
+				this.#waiters.delete(check);
+				clearTimeout(timer);
+				resolve(value);
+			};
+			const timer = setTimeout(() => {
+				this.#waiters.delete(check);
+				reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+			}, timeoutMs);
+			this.#waiters.add(check);
+			check();
+		});
+	}
+}
+
+interface Client {
+	doc: Y.Doc;
+	provider: HocuspocusProvider;
+	acks: Map<number, number>[];
+	signal: Signal;
+	synced: Promise<void>;
+}
+
+const clients: Client[] = [];
+const servers: Server[] = [];
+
+async function startServer(extension: PersistenceExtension): Promise<Server> {
+	const server = new Server({
+		port: 0,
+		address: '127.0.0.1',
+		quiet: true,
+		stopOnSignals: false,
+		extensions: [extension]
+	});
+	await server.listen();
+	servers.push(server);
+	return server;
+}
+
+function connect(server: Server, name: string): Client {
+	const doc = new Y.Doc();
+	const signal = new Signal();
+	const acks: Map<number, number>[] = [];
+	let synced = false;
+	const provider = new HocuspocusProvider({
+		url: `ws://127.0.0.1:${server.address.port}`,
+		name,
+		document: doc,
+		onStateless: ({ payload }) => {
+			const ack = parseDurableAck(payload);
+			if (ack) acks.push(ack);
+			signal.notify();
+		},
+		onSynced: () => {
+			synced = true;
+			signal.notify();
+		}
+	});
+	const client = { doc, provider, acks, signal, synced: signal.until(() => synced, `${name} synced`) };
+	clients.push(client);
+	return client;
+}
+
+function durableNow(client: Client): boolean {
+	const last = client.acks[client.acks.length - 1];
+	return last !== undefined && isDurable(client.doc, last);
+}
+
+describe('persistence extension with a real Hocuspocus server and providers', () => {
+	let db: Db;
+	let store: DocStore;
+	let extension: PersistenceExtension;
+	let server: Server;
+
+	beforeAll(async () => {
+		db = await openTestPgliteDb();
+		await migrate(db);
+		store = createDocStore(db);
+		extension = createPersistenceExtension({ store, compactEveryUpdates: 10 });
+		server = await startServer(extension);
+	});
+	afterAll(async () => {
+		for (const client of clients) client.provider.destroy();
+		for (const s of servers) await s.destroy();
+		await store?.close();
+		await db?.close();
+	});
+
+	it('an edit reaches the store, and the durable ack covering it arrives only after the commit', async () => {
+		const a = connect(server, 'job:one');
+		await a.synced;
+		a.doc.getMap('m').set('hello', 'world');
+		expect(durableNow(a)).toBe(false);
+		await a.signal.until(() => durableNow(a), 'durable ack covering the edit');
+		// The ack promised durability: the update must be committed already (no flush, no wait).
+		const stored = new Y.Doc();
+		Y.applyUpdate(stored, (await store.load('job:one')) ?? new Uint8Array());
+		expect(stored.getMap('m').get('hello')).toBe('world');
+	});
+
+	it('a fresh server on the same store loads every acknowledged edit (no shutdown flush involved)', async () => {
+		const a = connect(server, 'job:two');
+		await a.synced;
+		const text = a.doc.getText('t');
+		for (let i = 0; i < 25; i++) text.insert(text.length, `line ${i}\n`);
+		await a.signal.until(() => durableNow(a), 'durable ack after 25 edits');
+		// compactEveryUpdates: 10 → compactions ran in the background while editing.
+		await extension.flush();
+		const { rows } = await db.query<{ n: number }>(
+			"SELECT count(*)::int AS n FROM doc_snapshots WHERE doc_name = 'job:two' AND state IS NOT NULL"
+		);
+		expect(rows[0]?.n).toBe(1);
+
+		const fresh = await startServer(createPersistenceExtension({ store }));
+		const b = connect(fresh, 'job:two');
+		await b.synced;
+		expect(b.doc.getText('t').toString()).toBe(text.toString());
+	});
+
+	it('acks reach the other clients of the document too, and cover their edits', async () => {
+		const a = connect(server, 'job:three');
+		const b = connect(server, 'job:three');
+		await Promise.all([a.synced, b.synced]);
+		b.doc.getMap('m').set('from-b', 1);
+		await b.signal.until(() => durableNow(b), 'ack for b');
+		await a.signal.until(
+			() => a.doc.getMap('m').get('from-b') === 1 && durableNow(a),
+			'a has the edit and an ack'
+		);
+		const last = a.acks[a.acks.length - 1];
+		expect(last && isDurable(b.doc, last)).toBe(true);
+	});
+
+	it('flush() waits for pending appends; Redis-origin updates are not logged again', async () => {
+		const probe = createPersistenceExtension({ store });
+		const doc = new Y.Doc();
+		doc.getMap('m').set('remote', true);
+		const update = Y.encodeStateAsUpdate(doc);
+		const payload = (origin: unknown) =>
+			({ documentName: 'job:remote', update, transactionOrigin: origin }) as unknown as onChangePayload;
+		await probe.onChange?.(payload({ source: 'redis' }));
+		expect(probe.pendingAppends).toBe(0);
+		await probe.flush();
+		expect(await store.load('job:remote')).toBeNull();
+		await probe.onChange?.(payload({ source: 'local' }));
+		expect(probe.pendingAppends).toBe(1);
+		await probe.flush();
+		expect(probe.pendingAppends).toBe(0);
+		expect(await store.load('job:remote')).not.toBeNull();
+	});
+});

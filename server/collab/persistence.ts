@@ -1,0 +1,232 @@
+import type { Document, Extension, onChangePayload, onLoadDocumentPayload } from '@hocuspocus/server';
+import { isTransactionOrigin } from '@hocuspocus/server';
+import pino, { type Logger } from 'pino';
+import * as Y from 'yjs';
+import type { DocStore } from '../docs/store.ts';
+import { encodeDurableAck } from './durability.ts';
+import { DurableClock } from './durable-clock.ts';
+
+/** Defaults of the persistence extension. */
+export const persistenceDefaults = {
+	/** Compact a document in the background after this many updates were appended to its log. */
+	compactEveryUpdates: 500,
+	/** Also compact (in the background) when a document with new updates is unloaded. */
+	compactOnUnload: true,
+	/** A failed append is retried this many times before the update is given up as not durable. */
+	appendRetries: 8,
+	/** First retry delay; doubled per attempt up to `appendRetryMaxDelayMs`. */
+	appendRetryDelayMs: 100,
+	appendRetryMaxDelayMs: 5_000,
+	/**
+	 * Also log updates that arrived from another instance through the Redis extension. Off: the
+	 * instance that received the update from its client logs it (see the module comment).
+	 */
+	logRemoteUpdates: false
+} as const;
+
+export interface PersistenceOptions extends Partial<typeof persistenceDefaults> {
+	store: DocStore;
+	logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+	/** Called when a batch of a document's updates became durable (for metrics: durability lag). */
+	onDurable?(info: { documentName: string; updates: number; oldestAppendMs: number }): void;
+}
+
+/** The extension plus the controls the server's shutdown and tests need. */
+export interface PersistenceExtension extends Extension {
+	/** Resolves when every update seen so far is committed (or given up) and its ack was sent. */
+	flush(): Promise<void>;
+	/** Updates handed to the store and not yet committed. */
+	readonly pendingAppends: number;
+}
+
+interface DocState {
+	document: Document;
+	clock: DurableClock;
+	appendedSinceCompaction: number;
+	/** Updates committed since the last ack, and when the oldest of them was appended. */
+	unacked: number;
+	oldestUnackedAt: number;
+	ackScheduled: boolean;
+	compacting: boolean;
+}
+
+/**
+ * Hocuspocus persistence on the update log (issue 3 "Documents and durability").
+ *
+ * - Load: snapshot + tail from the store, applied in `onLoadDocument`.
+ * - Every change: `onChange` appends the update bytes to the log (group commit). We do NOT use
+ *   `onStoreDocument`: it stores the whole document after a 2 s debounce, so a crash loses the window
+ *   (PITFALLS "Hocuspocus 4"). When a commit lands, the document's connections get a stateless
+ *   `khs:durable` ack with the durable state vector (see `durability.ts`).
+ * - Compaction runs in the background after `compactEveryUpdates` appends (and on unload); it never
+ *   blocks message handling, and it is safe against other instances (see `DocStore.compact`).
+ *
+ * Origins (Hocuspocus 4 `isTransactionOrigin`): `connection` and `local` (server-side transactions,
+ * e.g. compensating writes, REST pushes) are logged. `redis` — an update another instance received
+ * from its own client and already logs — is skipped by default (one row per update, not one per
+ * instance). Its structs are counted as durable here without waiting: the receiving instance only
+ * acks them after its own commit, so the only over-claim is a client that moved between instances
+ * while its earlier edits were still in flight there. Set `logRemoteUpdates` to log them too.
+ *
+ * Acks go to this instance's connections only (`relayStateless`, no Redis relay): each instance
+ * vouches for what it committed.
+ */
+export function createPersistenceExtension(options: PersistenceOptions): PersistenceExtension {
+	const settings = { ...persistenceDefaults, ...options };
+	const { store } = options;
+	const logger = options.logger ?? pino({ level: 'silent' });
+	const docs = new Map<string, DocState>();
+	const inFlight = new Set<Promise<unknown>>();
+	let pendingAppends = 0;
+	let destroyed = false;
+
+	function track(promise: Promise<unknown>): void {
+		inFlight.add(promise);
+		const forget = () => inFlight.delete(promise);
+		promise.then(forget, forget);
+	}
+
+	async function appendWithRetry(documentName: string, update: Uint8Array): Promise<boolean> {
+		let delayMs: number = settings.appendRetryDelayMs;
+		for (let attempt = 0; ; attempt++) {
+			try {
+				await store.appendUpdate(documentName, update);
+				return true;
+			} catch (error) {
+				const giveUp = attempt >= settings.appendRetries || (error as { code?: string }).code === 'CLOSED';
+				logger.error(
+					{ err: error, documentName, attempt, bytes: update.byteLength },
+					giveUp ? 'update NOT durable: giving up' : 'append failed, retrying'
+				);
+				if (giveUp) return false;
+				// Backoff of a retry, not a wait standing in for a condition.
+				await new Promise((resolve) => setTimeout(resolve, delayMs));
+				delayMs = Math.min(delayMs * 2, settings.appendRetryMaxDelayMs);
+			}
+		}
+	}
+
+	function scheduleAck(documentName: string, state: DocState): void {
+		if (state.ackScheduled) return;
+		state.ackScheduled = true;
+		// One ack per document per group commit: every append of the batch resolves in this tick.
+		queueMicrotask(() => {
+			state.ackScheduled = false;
+			options.onDurable?.({
+				documentName,
+				updates: state.unacked,
+				oldestAppendMs: performance.now() - state.oldestUnackedAt
+			});
+			state.unacked = 0;
+			if (state.document.getConnectionsCount() === 0) return;
+			state.document.relayStateless(encodeDurableAck(state.clock.encode()));
+		});
+	}
+
+	function compactInBackground(documentName: string, state: DocState | undefined): void {
+		if (state?.compacting) return;
+		if (state) {
+			state.compacting = true;
+			state.appendedSinceCompaction = 0;
+		}
+		const started = performance.now();
+		const run = store
+			.compact(documentName)
+			.then((result) => {
+				logger.debug({ documentName, ...result, ms: Math.round(performance.now() - started) }, 'compacted');
+			})
+			.catch((error: unknown) => {
+				logger.error({ err: error, documentName }, 'compaction failed');
+			})
+			.finally(() => {
+				if (state) state.compacting = false;
+			});
+		track(run);
+	}
+
+	async function persist(
+		documentName: string,
+		update: Uint8Array,
+		meta: ReturnType<typeof Y.parseUpdateMeta>
+	) {
+		const appendedAt = performance.now();
+		pendingAppends++;
+		const committed = await appendWithRetry(documentName, update).finally(() => {
+			pendingAppends--;
+		});
+		if (!committed) return;
+		// Looked up now, not captured: if the document was unloaded and reloaded meanwhile, marking a
+		// committed range durable is still true.
+		const state = docs.get(documentName);
+		if (!state) return;
+		state.clock.add(meta);
+		if (state.unacked === 0) state.oldestUnackedAt = appendedAt;
+		state.unacked++;
+		scheduleAck(documentName, state);
+		state.appendedSinceCompaction++;
+		if (state.appendedSinceCompaction >= settings.compactEveryUpdates && !destroyed) {
+			compactInBackground(documentName, state);
+		}
+	}
+
+	return {
+		extensionName: 'khs-persistence',
+
+		get pendingAppends() {
+			return pendingAppends;
+		},
+
+		async onLoadDocument({ documentName, document }: onLoadDocumentPayload) {
+			// Appends of this document from before an unload may still be in flight: wait, so the loaded
+			// state (and so the initial durable vector) includes them.
+			await store.flush();
+			const state = await store.load(documentName);
+			if (state) Y.applyUpdate(document, state);
+			docs.set(documentName, {
+				document,
+				clock: new DurableClock(Y.decodeStateVector(Y.encodeStateVector(document))),
+				appendedSinceCompaction: 0,
+				unacked: 0,
+				oldestUnackedAt: 0,
+				ackScheduled: false,
+				compacting: false
+			});
+		},
+
+		// Never throws and never awaits the commit: Hocuspocus does not await onChange hook chains (a
+		// rejection would be unhandled) and later extensions' onChange would wait behind our commit.
+		async onChange({ documentName, update, transactionOrigin }: onChangePayload) {
+			try {
+				const meta = Y.parseUpdateMeta(update);
+				const remote = isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'redis';
+				if (remote && !settings.logRemoteUpdates) {
+					docs.get(documentName)?.clock.add(meta);
+					return;
+				}
+				track(persist(documentName, update, meta));
+			} catch (error) {
+				logger.error({ err: error, documentName }, 'cannot persist update');
+			}
+		},
+
+		async afterUnloadDocument({ documentName }) {
+			const state = docs.get(documentName);
+			docs.delete(documentName);
+			if (settings.compactOnUnload && state && state.appendedSinceCompaction > 0 && !destroyed) {
+				// Wait for its appends first so the compaction folds them in.
+				track(store.flush().then(() => compactInBackground(documentName, undefined)));
+			}
+		},
+
+		async flush() {
+			// Loop: finished appends may start compactions, which are tracked too.
+			while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+		},
+
+		async onDestroy() {
+			await this.flush();
+			destroyed = true;
+			await this.flush();
+		}
+	};
+}
