@@ -7,8 +7,13 @@ import type { EntityMap } from './register.ts';
 /**
  * Append list with soft delete (job and material notes, private notes). Appends never touch each
  * other, so concurrent appends are all kept; order is by stamp, identical on every replica. A
- * delete only marks a note (`<field>|<scope…>|-|<noteId>`), so it can be restored and nothing a
- * user wrote is ever lost (spec "Use append-only for shared data"; SPEC NOTE-1…4).
+ * delete only marks a note (`<field>|<scope…>|-|<noteId>|<markId>`), so it can be restored and
+ * nothing a user wrote is ever lost (spec "Use append-only for shared data"; SPEC NOTE-1…4).
+ *
+ * Each delete mark has its own key, and a delete or restore removes only the marks its replica
+ * has seen — the observed-remove rule of the register. One shared mark key per note let Yjs pick
+ * between concurrent marks by clientID (PITFALLS "Yjs 13"): a delete concurrent with a restore
+ * was undone or kept depending on which device had the larger random id (crdt/regressions.test.ts).
  */
 export const NOTE_SEPARATOR = '\n---\n';
 
@@ -48,18 +53,22 @@ export function setNoteDeleted(
 	if (!map.has(entryKey(field, ...scope, ADDED, noteId))) {
 		throw new CrdtError('unknown_note', `no note ${noteId} in ${field}`, field);
 	}
-	const mark = entryKey(field, ...scope, DELETED, noteId);
-	if (deleted) map.set(mark, stamp);
-	else map.delete(mark);
+	for (const mark of keysOf(map, field, ...scope, DELETED, noteId)) map.delete(mark);
+	if (deleted) map.set(entryKey(field, ...scope, DELETED, noteId, randomId()), stamp);
 }
 
 export function readNotes(map: EntityMap, field: string, scope: string[] = []): Note[] {
 	const notes: Note[] = [];
+	// A note is deleted while any of its marks is live; the note id is the segment after `-`.
+	const markPrefix = entryKey(field, ...scope, DELETED).length + 1;
+	const deletedIds = new Set(
+		keysOf(map, field, ...scope, DELETED).map((key) => key.slice(markPrefix, key.indexOf('|', markPrefix)))
+	);
 	for (const key of keysOf(map, field, ...scope, ADDED)) {
 		const stored = map.get(key);
 		if (!isStamp(stored) || typeof (stored as Partial<StoredNote>).x !== 'string') continue;
 		const id = key.slice(key.lastIndexOf('|') + 1);
-		const deleted = map.has(entryKey(field, ...scope, DELETED, id));
+		const deleted = deletedIds.has(id);
 		const { t, c, u, d, r, x } = stored as StoredNote;
 		notes.push({ id, text: x, deleted, t, c, u, d, r });
 	}
