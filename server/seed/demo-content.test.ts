@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import {
+	CustomerDoc,
+	HybridClock,
+	JobDoc,
+	MaterialListDoc,
+	parseDocName,
+	type WriteContext
+} from '../../crdt/index.ts';
+import { demoDocuments } from './demo-content.ts';
+
+const reader: WriteContext = {
+	writer: { userId: 'r', deviceId: 'r', role: 'OWNER' },
+	clock: new HybridClock()
+};
+
+describe('demo content', () => {
+	it('makes customers, jobs with crews and material lists that read as valid entities', () => {
+		const docs = demoDocuments({ ownerId: 'owner', workerIds: ['ana', 'ben'] }, Date.UTC(2026, 10, 25));
+		const read = docs.map(({ name, update }) => {
+			const ref = parseDocName(name);
+			const doc = new Y.Doc();
+			Y.applyUpdate(doc, update);
+			if (ref?.kind === 'job') return { ref, json: new JobDoc(doc, ref.id, reader).read() };
+			if (ref?.kind === 'customer') return { ref, json: new CustomerDoc(doc, ref.id, reader).read() };
+			if (ref?.kind === 'materials') return { ref, json: new MaterialListDoc(doc, ref.id, reader).list() };
+			throw new Error(`bad demo document name ${name}`);
+		});
+		const jobs = read.filter((d) => d.ref.kind === 'job').map((d) => d.json as Record<string, unknown>);
+		const customers = read
+			.filter((d) => d.ref.kind === 'customer')
+			.map((d) => d.json as Record<string, unknown>);
+		expect(customers).toHaveLength(3);
+		expect(jobs).toHaveLength(4);
+		const customerIds = new Set(customers.map((c) => c.id));
+		for (const job of jobs) {
+			expect(customerIds.has(job.customerId)).toBe(true);
+			expect((job.assignedTo as string[]).length).toBeGreaterThan(0);
+		}
+		expect(jobs.some((j) => (j.assignedTo as string[]).includes('ana'))).toBe(true);
+		const lists = read.filter((d) => d.ref.kind === 'materials');
+		expect(lists.map((l) => l.ref.id).sort()).toEqual(jobs.map((j) => j.id).sort());
+		expect(lists.every((l) => (l.json as unknown[]).length > 0)).toBe(true);
+	});
+});
