@@ -8,33 +8,39 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { waitFor } from './testing/app.ts';
 
+interface Running {
+	proc: ChildProcess;
+	port: number;
+	logs: Array<Record<string, unknown>>;
+}
+
 // The real process (server/main.ts): env config, PGlite in DATA_DIR, migrations, demo seed, JSON logs,
-// and a clean exit 0 on SIGTERM with a client connected.
+// persistence, and a clean exit 0 on SIGTERM with a client connected.
 describe('server process', () => {
-	let child: ChildProcess | undefined;
+	const children: ChildProcess[] = [];
 	let dataDir: string | undefined;
 	afterAll(async () => {
-		if (child && child.exitCode === null) child.kill('SIGKILL');
+		for (const child of children)
+			if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 		if (dataDir) await rm(dataDir, { recursive: true, force: true });
 	});
 
-	it('starts on PGlite, serves the demo login and exits 0 on SIGTERM', async () => {
-		dataDir = await mkdtemp(join(tmpdir(), 'khs-main-'));
+	async function start(dir: string): Promise<Running> {
 		const proc = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
 			env: {
 				...process.env,
 				PORT: '0',
 				HOST: '127.0.0.1',
-				DATA_DIR: dataDir,
+				DATA_DIR: dir,
 				DATABASE_URL: '',
 				LOG_LEVEL: 'info'
 			},
 			stdio: ['ignore', 'pipe', 'inherit']
 		});
-		child = proc;
+		children.push(proc);
 		const logs: Array<Record<string, unknown>> = [];
 		const lines = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
-		const listening = waitFor<number>(
+		const port = await waitFor<number>(
 			'listening log line',
 			(done) =>
 				lines.on('line', (line) => {
@@ -44,10 +50,22 @@ describe('server process', () => {
 				}),
 			45_000
 		);
-		const port = await listening;
-		const base = `http://127.0.0.1:${port}`;
+		return { proc, port, logs };
+	}
 
-		const login = await fetch(`${base}/api/auth/login`, {
+	function connect(port: number, name: string, token: string): HocuspocusProvider {
+		return new HocuspocusProvider({
+			url: `ws://127.0.0.1:${port}/collab`,
+			name,
+			token,
+			document: new Y.Doc()
+		});
+	}
+
+	it('starts on PGlite, exits 0 on SIGTERM, and keeps documents and tokens across restarts', async () => {
+		dataDir = await mkdtemp(join(tmpdir(), 'khs-main-'));
+		const first = await start(dataDir);
+		const login = await fetch(`http://127.0.0.1:${first.port}/api/auth/login`, {
 			method: 'POST',
 			headers: { 'content-type': 'application/json' },
 			body: JSON.stringify({ email: 'owner@khs.demo', password: 'demo1234' })
@@ -55,26 +73,44 @@ describe('server process', () => {
 		expect(login.status).toBe(200);
 		const { token } = (await login.json()) as { token: string };
 
-		const provider = new HocuspocusProvider({
-			url: `ws://127.0.0.1:${port}/collab`,
-			name: `job:${crypto.randomUUID()}`,
-			token,
-			document: new Y.Doc()
-		});
+		const name = `job:${crypto.randomUUID()}`;
+		const writer = connect(first.port, name, token);
 		try {
-			await waitFor('synced', (done) => provider.on('synced', () => done()));
+			await waitFor('synced', (done) => writer.on('synced', () => done()));
+			writer.document.getMap('notes').set('n1', 'bring the ladder');
+			await waitFor('update acknowledged', (done) => {
+				if (writer.unsyncedChanges === 0) return done();
+				writer.on('unsyncedChanges', ({ number }: { number: number }) => number === 0 && done());
+			});
 			const exited = waitFor<number | null>(
 				'exit',
-				(done) => proc.once('exit', (code) => done(code)),
+				(done) => first.proc.once('exit', (code) => done(code)),
 				20_000
 			);
-			const disconnected = waitFor('disconnect', (done) => provider.on('disconnect', () => done()));
-			proc.kill('SIGTERM');
+			const disconnected = waitFor('disconnect', (done) => writer.on('disconnect', () => done()));
+			first.proc.kill('SIGTERM');
 			expect(await exited).toBe(0);
 			await disconnected;
-			expect(logs.map((l) => l.msg)).toContain('stopped');
+			expect(first.logs.map((l) => l.msg)).toContain('stopped');
 		} finally {
-			provider.destroy();
+			writer.destroy();
+		}
+
+		// Same data directory: the edit was stored and the old token still verifies (stored key).
+		const second = await start(dataDir);
+		const reader = connect(second.port, name, token);
+		try {
+			await waitFor('synced again', (done) => reader.on('synced', () => done()));
+			expect(reader.document.getMap('notes').get('n1')).toBe('bring the ladder');
+		} finally {
+			reader.destroy();
+			const exited = waitFor<number | null>(
+				'exit',
+				(done) => second.proc.once('exit', (code) => done(code)),
+				20_000
+			);
+			second.proc.kill('SIGTERM');
+			expect(await exited).toBe(0);
 		}
 	});
 });

@@ -4,11 +4,16 @@
  * LOG_LEVEL (info), AUTH_SECRET (optional token key override), SEED_DEMO (0 disables the demo seed).
  */
 import { createApp } from './app.ts';
+import { instrumentDocStore } from './collab/instrument.ts';
+import { createPersistenceExtension } from './collab/persistence.ts';
+import { createWriteGuardExtension } from './collab/write-guard.ts';
 import { ConfigError, readConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
 import { serverDefaults } from './defaults.ts';
+import { createDocStore } from './docs/store.ts';
 import { createLogger } from './logger.ts';
+import { metrics } from './metrics.ts';
 import { loadPageHandler } from './pages.ts';
 import { seedDemoIfEmpty } from './seed/demo.ts';
 
@@ -34,7 +39,25 @@ async function main(): Promise<void> {
 	const pages = await loadPageHandler();
 	if (!pages) logger.warn('no SvelteKit build found (build/handler.js); pages answer 404');
 
-	const app = await createApp({ db, logger, authSecret: config.authSecret, pages });
+	const store = instrumentDocStore(createDocStore(db));
+	const persistence = createPersistenceExtension({
+		store,
+		logger: logger.child({ subsystem: 'persistence' }),
+		onDurable: ({ oldestAppendMs }) => metrics.durabilityLag.observe(oldestAppendMs / 1000)
+	});
+	const writeGuard = createWriteGuardExtension({
+		logger: logger.child({ subsystem: 'write-guard' }),
+		onRefused: () => metrics.writeRefusals.inc()
+	});
+
+	const app = await createApp({
+		db,
+		logger,
+		authSecret: config.authSecret,
+		pages,
+		// The guard first: its compensating writes are then logged by persistence like any update.
+		hocuspocusExtensions: [writeGuard, persistence]
+	});
 	const port = await app.listen(config.port, config.host);
 	logger.info({ host: config.host, port }, 'listening');
 
@@ -53,7 +76,11 @@ async function main(): Promise<void> {
 		}, serverDefaults.shutdownTimeoutMs + 5_000);
 		hardStop.unref();
 		try {
+			// app.close() waits for documents to unload and runs onDestroy, which flushes persistence;
+			// flushing again is cheap and makes the order explicit before the database goes away.
 			await app.close();
+			await persistence.flush();
+			await store.close();
 			await db.close();
 			logger.info('stopped');
 			process.exit(0);

@@ -36,10 +36,11 @@ export const metrics = {
 		help: 'Yjs document updates received from clients',
 		registers: [registry]
 	}),
-	/** Time one store of document state into the database took. */
+	/** Latency of one document-store operation (`op`: append — until committed —, load, compact). */
 	storeDuration: new Histogram({
 		name: 'khs_store_duration_seconds',
-		help: 'Time to store document state in the database',
+		help: 'Latency of document store operations, by operation',
+		labelNames: ['op'] as const,
 		buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
 		registers: [registry]
 	}),
@@ -55,6 +56,12 @@ export const metrics = {
 		name: 'khs_collab_rejections_total',
 		help: 'Websocket document connections refused, by reason',
 		labelNames: ['reason'] as const,
+		registers: [registry]
+	}),
+	/** Forbidden field changes undone by the write guard (compensating writes). */
+	writeRefusals: new Counter({
+		name: 'khs_write_refusals_total',
+		help: 'Forbidden document changes undone by a compensating write',
 		registers: [registry]
 	}),
 	/** Answered HTTP requests by route (not raw path, to keep cardinality bounded) and status. */

@@ -1,0 +1,29 @@
+import type { DocStore } from '../docs/store.ts';
+import { metrics } from '../metrics.ts';
+
+/** A histogram timer that ignores the outcome: a failed store operation took that long too. */
+async function timed<T>(op: 'append' | 'load' | 'compact', work: () => Promise<T>): Promise<T> {
+	const end = metrics.storeDuration.startTimer({ op });
+	try {
+		return await work();
+	} finally {
+		end();
+	}
+}
+
+/**
+ * The same store, observing each operation's latency into `khs_store_duration_seconds`. A wrapper
+ * rather than code in the store: the store stays free of process-wide state and testable alone.
+ */
+export function instrumentDocStore(store: DocStore): DocStore {
+	return {
+		appendUpdate: (docName, update) => timed('append', () => store.appendUpdate(docName, update)),
+		load: (docName) => timed('load', () => store.load(docName)),
+		compact: (docName) => timed('compact', () => store.compact(docName)),
+		flush: () => store.flush(),
+		get pendingAppends() {
+			return store.pendingAppends;
+		},
+		close: () => store.close()
+	};
+}
