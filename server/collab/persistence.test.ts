@@ -77,7 +77,13 @@ function connect(server: Server, name: string): Client {
 			signal.notify();
 		}
 	});
-	const client = { doc, provider, acks, signal, synced: signal.until(() => synced, `${name} synced`) };
+	const client = {
+		doc,
+		provider,
+		acks,
+		signal,
+		synced: signal.until(() => synced, `${name} synced`).then(() => {})
+	};
 	clients.push(client);
 	return client;
 }

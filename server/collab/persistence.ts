@@ -6,8 +6,18 @@ import type { DocStore } from '../docs/store.ts';
 import { encodeDurableAck } from './durability.ts';
 import { DurableClock } from './durable-clock.ts';
 
+/** Tunables of the persistence extension (units in the names). */
+export interface PersistenceSettings {
+	compactEveryUpdates: number;
+	compactOnUnload: boolean;
+	appendRetries: number;
+	appendRetryDelayMs: number;
+	appendRetryMaxDelayMs: number;
+	logRemoteUpdates: boolean;
+}
+
 /** Defaults of the persistence extension. */
-export const persistenceDefaults = {
+export const persistenceDefaults: Readonly<PersistenceSettings> = {
 	/** Compact a document in the background after this many updates were appended to its log. */
 	compactEveryUpdates: 500,
 	/** Also compact (in the background) when a document with new updates is unloaded. */
@@ -22,9 +32,9 @@ export const persistenceDefaults = {
 	 * instance that received the update from its client logs it (see the module comment).
 	 */
 	logRemoteUpdates: false
-} as const;
+};
 
-export interface PersistenceOptions extends Partial<typeof persistenceDefaults> {
+export interface PersistenceOptions extends Partial<PersistenceSettings> {
 	store: DocStore;
 	logger?: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 	/** Called when a batch of a document's updates became durable (for metrics: durability lag). */
@@ -87,7 +97,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 	}
 
 	async function appendWithRetry(documentName: string, update: Uint8Array): Promise<boolean> {
-		let delayMs: number = settings.appendRetryDelayMs;
+		let delayMs = settings.appendRetryDelayMs;
 		for (let attempt = 0; ; attempt++) {
 			try {
 				await store.appendUpdate(documentName, update);

@@ -1,13 +1,21 @@
 import * as Y from 'yjs';
 import type { Db, Tx } from '../db/port.ts';
 
+/** Tunables of the document store. */
+export interface DocStoreSettings {
+	/** Most updates in one group-commit INSERT. */
+	maxBatchUpdates: number;
+	/** Stop adding rows to a batch past this many payload bytes. */
+	maxBatchBytes: number;
+}
+
 /** Defaults of the document store. */
-export const docStoreDefaults = {
+export const docStoreDefaults: Readonly<DocStoreSettings> = {
 	/** Most updates in one group-commit INSERT (pg allows 65,535 parameters; we use 2 per row). */
 	maxBatchUpdates: 2_000,
 	/** Stop adding rows to a batch past this many payload bytes, to bound one statement's size. */
 	maxBatchBytes: 8 * 1024 * 1024
-} as const;
+};
 
 export type DocStoreErrorCode =
 	/** `close()` was called; no further appends are accepted. */
@@ -99,7 +107,7 @@ const LOAD_SQL = `
 	ORDER BY seq`;
 
 /** Creates a document store over the `doc_updates` / `doc_snapshots` tables (migration 001). */
-export function createDocStore(db: Db, options: Partial<typeof docStoreDefaults> = {}): DocStore {
+export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}): DocStore {
 	const limits = { ...docStoreDefaults, ...options };
 	let queue: PendingAppend[] = [];
 	/** A drain loop is running; new appends join its next batch. */
