@@ -1,0 +1,17 @@
+import { goto } from '$app/navigation';
+import { session } from '$lib/session/store.svelte.ts';
+import { createApiClient } from './client.ts';
+
+/** The app's one API client, bound to the signed-in session. */
+export const api = createApiClient({
+	token: () => session.token,
+	userId: () => session.current?.user.id ?? null,
+	onUnauthorized: () => {
+		// An expired token: sign out and go to the login page; local documents stay in IndexedDB.
+		session.signOut();
+		void goto('/login');
+	}
+});
+
+export { ApiError, type Cached } from './client.ts';
+export * from './types.ts';

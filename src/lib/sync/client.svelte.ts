@@ -1,0 +1,383 @@
+import { HocuspocusProvider, HocuspocusProviderWebsocket, WebSocketStatus } from '@hocuspocus/provider';
+import { IndexeddbPersistence } from 'y-indexeddb';
+import * as Y from 'yjs';
+import { HybridClock } from '$crdt/clock.ts';
+import { docName as makeDocName, parseDocName } from '$crdt/doc-names.ts';
+import { CustomerDoc, JobDoc, MaterialListDoc } from '$crdt/documents.ts';
+import type { Entity, WriteContext } from '$crdt/entity.ts';
+import { session } from '$lib/session/store.svelte.ts';
+import { notices } from '$lib/ui/notices.svelte.ts';
+import { syncDefaults } from './defaults.ts';
+import { parseServerMessage } from './durability.ts';
+import { logSync } from './log.ts';
+import { fieldLabel, mergeNotices, SeenNotices } from './merge-notices.ts';
+import { localStoragePendingStore, PendingTracker } from './pending.ts';
+import { people } from './people.svelte.ts';
+import { syncStatus } from './status.svelte.ts';
+import { connectTabs } from './tab-channel.ts';
+
+/**
+ * The client sync layer: one websocket per tab, one provider + y-indexeddb + tab channel per open
+ * document, reference-counted so two components on one page share a document.
+ */
+
+/**
+ * Transaction origin of every write this tab makes through the crdt views (WriteContext.origin).
+ * The undo managers track exactly this origin: a user undoes their own edits, never anyone else's.
+ */
+export const LOCAL_ORIGIN = { source: 'khs-local' } as const;
+
+/** One HLC per device (tab); the crdt views observe every stamp before writing (SPEC HLC-2). */
+const deviceClock = new HybridClock();
+
+export function writeContext(): WriteContext {
+	const user = session.current?.user;
+	if (!user) throw new Error('not signed in');
+	return {
+		writer: { userId: user.id, deviceId: session.deviceId, role: user.role },
+		clock: deviceClock,
+		origin: LOCAL_ORIGIN
+	};
+}
+
+const PRESENCE_COLORS = ['#b45309', '#0f766e', '#7c3aed', '#be123c', '#1d4ed8', '#4d7c0f'];
+
+export interface PresenceUser {
+	clientId: number;
+	id: string;
+	name: string;
+	role: string;
+	color: string;
+}
+
+export class DocSession {
+	readonly doc = new Y.Doc();
+	readonly kind;
+	readonly entityId: string;
+	readonly ctx: WriteContext;
+	readonly persistence: IndexeddbPersistence;
+	readonly provider: HocuspocusProvider;
+	readonly tracker: PendingTracker;
+	readonly undo: Y.UndoManager;
+
+	/** Bumped on every document update: `$derived` views read it to re-read the crdt JSON. */
+	version = $state(0);
+	/** Local copy (IndexedDB) loaded. */
+	loaded = $state(false);
+	/** First handshake with the server done in this session. */
+	serverSynced = $state(false);
+	/** Why the server refused this document (`forbidden`, `expired`…), if it did. */
+	denied = $state<string | null>(null);
+	presence = $state.raw<PresenceUser[]>([]);
+	canUndo = $state(false);
+	canRedo = $state(false);
+
+	refs = 0;
+	lingerTimer: ReturnType<typeof setTimeout> | undefined;
+	private readonly cleanups: Array<() => void> = [];
+	private scanTimer: ReturnType<typeof setTimeout> | undefined;
+
+	constructor(
+		readonly name: string,
+		socket: HocuspocusProviderWebsocket,
+		private readonly seen: SeenNotices
+	) {
+		const ref = parseDocName(name);
+		if (!ref) throw new Error(`not a document name: ${name}`);
+		this.kind = ref.kind;
+		this.entityId = ref.id;
+		this.ctx = writeContext();
+		this.tracker = new PendingTracker(
+			name,
+			localStoragePendingStore(localStorage),
+			syncDefaults.pendingBurstMs,
+			() => syncStatus.recount()
+		);
+
+		this.persistence = new IndexeddbPersistence(name, this.doc);
+		void this.persistence.whenSynced.then(() => {
+			this.loaded = true;
+			this.version++;
+		});
+		this.cleanups.push(connectTabs(name, this.doc));
+
+		this.doc.on('update', (_update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => {
+			this.version++;
+			// Only this tab's own writes (and its undo/redo) are "local changes".
+			if (tr.local) this.tracker.record(this.doc.clientID, Y.getState(this.doc.store, this.doc.clientID));
+			else if (origin !== this.persistence) this.scheduleScan();
+		});
+
+		this.provider = new HocuspocusProvider({
+			name,
+			document: this.doc,
+			websocketProvider: socket,
+			token: () => session.token ?? ''
+		});
+		this.provider.on('synced', () => {
+			logSync('synced', { doc: name });
+			this.serverSynced = true;
+			syncStatus.markSynced();
+			this.scheduleScan();
+		});
+		this.provider.on('unsyncedChanges', ({ number }: { number: number }) => {
+			if (number === 0 && this.provider.isSynced) {
+				this.tracker.markReceived();
+				syncStatus.markSynced();
+			}
+		});
+		this.provider.on('authenticationFailed', ({ reason }: { reason: string }) => {
+			this.denied = reason || 'forbidden';
+			logSync('denied', { doc: name, reason });
+		});
+		this.provider.on('authenticated', () => {
+			this.denied = null;
+		});
+		this.provider.on('stateless', ({ payload }: { payload: string }) => this.onServerMessage(payload));
+		this.provider.on('awarenessChange', () => this.readPresence());
+		this.provider.attach();
+		const user = this.ctx.writer;
+		const color = PRESENCE_COLORS[hash(user.userId) % PRESENCE_COLORS.length] ?? '#555';
+		this.provider.awareness?.setLocalStateField('user', {
+			id: user.userId,
+			name: session.current?.user.name ?? '',
+			role: user.role,
+			color
+		});
+
+		this.undo = new Y.UndoManager(this.doc.getMap(rootOf(this.kind)), {
+			trackedOrigins: new Set([LOCAL_ORIGIN]),
+			captureTimeout: syncDefaults.undoCaptureMs
+		});
+		const onStack = () => {
+			this.canUndo = this.undo.canUndo();
+			this.canRedo = this.undo.canRedo();
+		};
+		this.undo.on('stack-item-added', (event: { stackItem: { meta: Map<string, unknown> } }) => {
+			event.stackItem.meta.set('at', Date.now());
+			onStack();
+		});
+		this.undo.on('stack-item-popped', onStack);
+		this.undo.on('stack-cleared', onStack);
+	}
+
+	job(): JobDoc {
+		return new JobDoc(this.doc, this.entityId, this.ctx);
+	}
+
+	materials(): MaterialListDoc {
+		return new MaterialListDoc(this.doc, this.entityId, this.ctx);
+	}
+
+	customer(): CustomerDoc {
+		return new CustomerDoc(this.doc, this.entityId, this.ctx);
+	}
+
+	/** Time of the newest undo step, to pick which document's undo goes first on a page. */
+	lastUndoAt(): number {
+		const item = this.undo.undoStack.at(-1);
+		return (item?.meta.get('at') as number | undefined) ?? 0;
+	}
+
+	destroy(): void {
+		clearTimeout(this.scanTimer);
+		clearTimeout(this.lingerTimer);
+		for (const cleanup of this.cleanups) cleanup();
+		this.undo.destroy();
+		this.provider.destroy();
+		// Destroying the doc also closes its IndexedDB persistence (it listens for 'destroy').
+		this.doc.destroy();
+	}
+
+	private onServerMessage(payload: string): void {
+		const message = parseServerMessage(payload);
+		if (!message) return;
+		logSync(message.type, { doc: this.name, ...(message.type === 'khs:rejected' ? message : {}) });
+		if (message.type === 'khs:durable') {
+			this.tracker.acknowledge(message.stateVector);
+			syncStatus.markSynced();
+		} else {
+			const label = message.field ? fieldLabel(message.field).toLowerCase() : 'this';
+			const why = message.message ?? 'you are not allowed to change it';
+			notices.push('rejected', `Your change to ${label} was undone: ${lowerFirst(why)}`, this.subject(null));
+		}
+	}
+
+	private entities(): Entity[] {
+		if (this.kind === 'materials') {
+			const list = this.materials();
+			return list.ids().flatMap((id) => list.get(id) ?? []);
+		}
+		return [this.kind === 'job' ? this.job().entity : this.customer().entity];
+	}
+
+	private subject(entity: Entity | null): string {
+		if (entity && this.kind === 'materials') return String(entity.get('name') || 'A material');
+		if (this.kind === 'job') return String(this.job().entity.get('title') || 'This job');
+		if (this.kind === 'customer') return String(this.customer().entity.get('name') || 'This customer');
+		return 'Materials';
+	}
+
+	private scheduleScan(): void {
+		if (this.scanTimer) return;
+		this.scanTimer = setTimeout(() => {
+			this.scanTimer = undefined;
+			this.scanMerges();
+		}, syncDefaults.noticeScanMs);
+	}
+
+	/** Tells the user when a merge changed what they wrote (see merge-notices.ts). */
+	private scanMerges(): void {
+		const user = session.current?.user;
+		if (!user) return;
+		const byId = new Map(this.entities().map((e) => [e.id, e]));
+		const found = mergeNotices(byId.values(), {
+			userId: user.id,
+			deviceId: session.deviceId,
+			nameOf: (id) => people.nameOf(id),
+			wasOffline: (at) => syncStatus.wasOffline(at),
+			now: Date.now(),
+			offlineWriteAgeMs: syncDefaults.offlineWriteAgeMs
+		});
+		for (const notice of found) {
+			if (this.seen.firstTime(notice.key)) {
+				notices.push('merge', notice.text, this.subject(byId.get(notice.entityId) ?? null));
+			}
+		}
+	}
+
+	private readPresence(): void {
+		const states = this.provider.awareness?.getStates() ?? new Map();
+		const me = session.current?.user.id;
+		const seenUsers = new Set<string>();
+		const list: PresenceUser[] = [];
+		for (const [clientId, state] of states) {
+			const u = (state as { user?: Partial<PresenceUser> }).user;
+			if (!u?.id || clientId === this.doc.clientID || u.id === me || seenUsers.has(u.id)) continue;
+			seenUsers.add(u.id);
+			list.push({
+				clientId,
+				id: u.id,
+				name: u.name || people.nameOf(u.id) || 'Someone',
+				role: u.role ?? '',
+				color: u.color ?? '#555'
+			});
+		}
+		this.presence = list;
+	}
+}
+
+function rootOf(kind: 'job' | 'materials' | 'customer'): string {
+	return kind === 'materials' ? 'materials' : kind;
+}
+
+function hash(text: string): number {
+	let h = 0;
+	for (const ch of text) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+	return h;
+}
+
+function lowerFirst(text: string): string {
+	return text.charAt(0).toLowerCase() + text.slice(1);
+}
+
+/** The tab's socket and open documents. */
+class SyncClient {
+	private socket: HocuspocusProviderWebsocket | null = null;
+	private readonly docs = new Map<string, DocSession>();
+	private seen: SeenNotices | null = null;
+	private listening = false;
+
+	private ensureSocket(): HocuspocusProviderWebsocket {
+		if (this.socket) return this.socket;
+		syncStatus.init();
+		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${syncDefaults.collabPath}`;
+		const socket = new HocuspocusProviderWebsocket({
+			url,
+			delay: syncDefaults.reconnectDelayMs,
+			factor: syncDefaults.reconnectFactor,
+			maxDelay: syncDefaults.reconnectMaxDelayMs,
+			// Offline, we close the socket ourselves (below): never connect without the network.
+			autoConnect: navigator.onLine
+		});
+		socket.on('status', ({ status }: { status: WebSocketStatus }) => {
+			logSync(`socket ${status}`);
+			syncStatus.setSocket(
+				status === WebSocketStatus.Connected
+					? 'connected'
+					: status === WebSocketStatus.Connecting
+						? 'connecting'
+						: 'disconnected'
+			);
+		});
+		if (!this.listening) {
+			this.listening = true;
+			// The browser's "offline" is authoritative: an open websocket may linger (devtools'
+			// offline mode leaves it up), and edits made offline must stay local until we are back.
+			window.addEventListener('offline', () => this.socket?.disconnect());
+			window.addEventListener('online', () => void this.socket?.connect());
+		}
+		this.socket = socket;
+		return socket;
+	}
+
+	/** Opens (or shares) a document. Call `release` when the page no longer needs it. */
+	open(name: string): DocSession {
+		let doc = this.docs.get(name);
+		if (!doc) {
+			this.seen ??= new SeenNotices(localStorage);
+			doc = new DocSession(name, this.ensureSocket(), this.seen);
+			this.docs.set(name, doc);
+		}
+		clearTimeout(doc.lingerTimer);
+		doc.refs++;
+		return doc;
+	}
+
+	openKind(kind: 'job' | 'materials' | 'customer', id: string): DocSession {
+		return this.open(makeDocName(kind, id));
+	}
+
+	release(doc: DocSession): void {
+		doc.refs = Math.max(0, doc.refs - 1);
+		if (doc.refs > 0) return;
+		const close = () => {
+			if (doc.refs > 0) return;
+			// Keep a document with unsent changes connected until the server has them.
+			if (doc.tracker.unsent > 0 && syncStatus.online && !doc.denied) {
+				doc.lingerTimer = setTimeout(close, syncDefaults.lingerMs);
+				return;
+			}
+			this.docs.delete(doc.name);
+			doc.destroy();
+		};
+		doc.lingerTimer = setTimeout(close, syncDefaults.lingerMs);
+	}
+
+	/** Re-opens documents with changes the server has not confirmed, so they go out without a visit. */
+	resumePending(): void {
+		syncStatus.init();
+		for (const name of localStoragePendingStore(localStorage).names()) {
+			if (!parseDocName(name) || this.docs.has(name)) continue;
+			this.release(this.open(name));
+		}
+	}
+
+	/** Undoes the newest own edit among the given documents. */
+	undoLatest(docs: DocSession[]): boolean {
+		const target = docs.filter((d) => d.undo.canUndo()).sort((a, b) => b.lastUndoAt() - a.lastUndoAt())[0];
+		target?.undo.undo();
+		return Boolean(target);
+	}
+
+	/** Sign-out: close everything. Local copies stay in IndexedDB (unsent edits included). */
+	reset(): void {
+		for (const doc of this.docs.values()) doc.destroy();
+		this.docs.clear();
+		this.socket?.destroy();
+		this.socket = null;
+		syncStatus.setSocket('disconnected');
+	}
+}
+
+export const sync = new SyncClient();

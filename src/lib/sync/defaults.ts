@@ -1,0 +1,23 @@
+/** Tunables of the client sync layer, in one place. */
+export const syncDefaults = {
+	/** Websocket path on the same origin (server/defaults.ts `collabPath`). */
+	collabPath: '/collab',
+	/** Provider reconnect backoff: first retry after 1 s, doubling to 30 s (Hocuspocus defaults). */
+	reconnectDelayMs: 1_000,
+	reconnectFactor: 2,
+	reconnectMaxDelayMs: 30_000,
+	/** A closed page's document stays connected this long, so flipping between pages is instant. */
+	lingerMs: 20_000,
+	/** Edits closer together than this count as one "change" in the pending counter (a typing burst). */
+	pendingBurstMs: 1_500,
+	/** Text fields send what is typed after this pause, so others see it "as they type". */
+	typingCommitMs: 400,
+	/** Undo steps closer together than this merge into one (Y.UndoManager captureTimeout). */
+	undoCaptureMs: 600,
+	/** Merge notices: at most one scan of a document per this interval. */
+	noticeScanMs: 250,
+	/** A write that reaches us this long after it was made was made offline (for the wording). */
+	offlineWriteAgeMs: 10_000,
+	/** Notices close by themselves after this long, unless they need an action. */
+	noticeTtlMs: 15_000
+} as const;

@@ -1,0 +1,156 @@
+import type { Entity } from '$crdt/entity.ts';
+import type { JsonScalar, RegisterEntry } from '$crdt/resolvers.ts';
+
+/**
+ * "When a merge changed what the user wrote, they are told in plain words" (issue 5). A merge
+ * changed what I wrote exactly when my own write is still a live entry of a register (nobody has
+ * overwritten it after seeing it) and yet the register resolves to another value — some
+ * concurrent write won under the field's rule. USER_CHOICE fields are not notices but conflicts
+ * with a choice (the conflict inbox).
+ */
+export interface MergeNotice {
+	/** Stable per (entity, field, my write): one notice per merge, not per re-render. */
+	key: string;
+	entityId: string;
+	field: string;
+	/** Plain-words sentence, e.g. "Quantity is 8, not 3: Ana raised it while you were offline." */
+	text: string;
+}
+
+export interface NoticeContext {
+	userId: string;
+	deviceId: string;
+	/** Display name of a user id, or undefined when unknown. */
+	nameOf: (userId: string) => string | undefined;
+	/** Whether this device was offline at a given time (ms). */
+	wasOffline: (at: number) => boolean;
+	/** When the winning entry arrived here (ms); for "while working offline". */
+	now: number;
+	offlineWriteAgeMs: number;
+}
+
+const FIELD_LABELS: Record<string, string> = {
+	quantity: 'Quantity',
+	purchased: 'Purchased',
+	name: 'Name',
+	unit: 'Unit',
+	status: 'Status',
+	title: 'Title',
+	scheduledStart: 'Start',
+	scheduledEnd: 'End',
+	address: 'Address',
+	price: 'Price',
+	customerId: 'Customer',
+	deleted: 'Deleted'
+};
+
+export function fieldLabel(field: string): string {
+	return FIELD_LABELS[field] ?? field;
+}
+
+export function formatValue(field: string, value: JsonScalar): string {
+	if (field === 'purchased') return value ? 'ticked' : 'not ticked';
+	if (field === 'deleted') return value ? 'deleted' : 'kept';
+	if (field === 'status' && typeof value === 'string') return value.replace('_', ' ');
+	if ((field === 'scheduledStart' || field === 'scheduledEnd') && typeof value === 'number') {
+		return new Date(value).toLocaleDateString(undefined, { day: 'numeric', month: 'short' });
+	}
+	if (value === null || value === '') return 'empty';
+	return String(value);
+}
+
+export function mergeNotices(entities: Iterable<Entity>, ctx: NoticeContext): MergeNotice[] {
+	const found: MergeNotice[] = [];
+	for (const entity of entities) {
+		for (const [field, spec] of Object.entries(entity.def.fields)) {
+			if (spec.kind !== 'register' || spec.resolver === 'userChoice' || field === 'createdAt') continue;
+			const state = entity.field(field);
+			if (state.entries.length < 2) continue;
+			const mine = state.entries.find((e) => e.u === ctx.userId && e.d === ctx.deviceId);
+			if (!mine || sameValue(mine.v, state.value)) continue;
+			const winner = latestWith(state.entries, state.value, mine);
+			if (!winner) continue;
+			found.push({
+				key: `${entity.id}|${field}|${mine.t}.${mine.c}`,
+				entityId: entity.id,
+				field,
+				text: sentence(field, state.resolver, state.value, mine, winner, ctx)
+			});
+		}
+	}
+	return found;
+}
+
+function sameValue(a: JsonScalar, b: JsonScalar): boolean {
+	return a === b;
+}
+
+function latestWith(entries: readonly RegisterEntry[], value: JsonScalar, mine: RegisterEntry) {
+	// Entries arrive sorted by stamp; the last one holding the winning value is "who did it".
+	return entries.filter((e) => e !== mine && e.v === value).at(-1);
+}
+
+function sentence(
+	field: string,
+	resolver: string,
+	value: JsonScalar,
+	mine: RegisterEntry,
+	winner: RegisterEntry,
+	ctx: NoticeContext
+): string {
+	const who =
+		winner.u === ctx.userId
+			? 'You, on another device,'
+			: (ctx.nameOf(winner.u) ?? (winner.r === 'OWNER' ? 'The owner' : 'A crew member'));
+	const when = ctx.wasOffline(mine.t)
+		? 'while you were offline'
+		: ctx.now - winner.t > ctx.offlineWriteAgeMs
+			? 'while working offline'
+			: 'at the same time';
+	const lead =
+		typeof value === 'boolean'
+			? `${fieldLabel(field)} is ${formatValue(field, value)}`
+			: `${fieldLabel(field)} is ${formatValue(field, value)}, not ${formatValue(field, mine.v)}`;
+	switch (resolver) {
+		case 'max':
+			return `${lead}: ${who} raised it ${when}. The higher amount is kept.`;
+		case 'or':
+			return `${lead}: ${who} ticked it ${when}. A tick wins over an un-tick made at the same time.`;
+		case 'role':
+			return `${lead}: ${who} changed it ${when}. ${winner.r === 'OWNER' && mine.r !== 'OWNER' ? "The owner's change wins." : 'The later change wins.'}`;
+		default:
+			return `${lead}: ${who} changed it ${when}. The later change wins.`;
+	}
+}
+
+/** Remembers which notices were shown, across reloads, so a merge is told once. */
+export class SeenNotices {
+	private readonly seen: Set<string>;
+
+	constructor(
+		private readonly storage: Storage | null,
+		private readonly key = 'khs:notices-seen',
+		private readonly limit = 500
+	) {
+		let initial: string[] = [];
+		try {
+			initial = JSON.parse(storage?.getItem(key) ?? '[]') as string[];
+		} catch {
+			initial = [];
+		}
+		this.seen = new Set(initial);
+	}
+
+	/** True the first time a key is offered. */
+	firstTime(key: string): boolean {
+		if (this.seen.has(key)) return false;
+		this.seen.add(key);
+		const keep = [...this.seen].slice(-this.limit);
+		try {
+			this.storage?.setItem(this.key, JSON.stringify(keep));
+		} catch {
+			// Storage full: worst case a notice shows again after a reload.
+		}
+		return true;
+	}
+}
