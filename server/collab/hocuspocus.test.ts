@@ -172,7 +172,7 @@ describe('collab websocket', () => {
 	});
 
 	it('closes a socket whose message is over the size limit', async () => {
-		const small = await startTestServer('pglite', { maxWebsocketMessageBytes: 1024 });
+		const small = await startTestServer('pg', { maxWebsocketMessageBytes: 1024 });
 		try {
 			const ws = new WebSocket(small.ws);
 			await waitFor('big socket open', (done) => ws.once('open', () => done()));
