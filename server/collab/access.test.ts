@@ -59,7 +59,18 @@ describe('database lookups', () => {
 		expect(await assignedJobIdsFromDb(db)(owner.id)).toEqual(new Set());
 	});
 
-	it('finds no customers (fails closed) until the projection has a jobs table', async () => {
-		expect(await customerIdsOfJobsFromDb(db)(new Set([job1]))).toEqual(new Set());
+	it("finds the customers of a worker's jobs in the projection's jobs table (none without it)", async () => {
+		const { rows } = await db.query<{ t: string | null }>("SELECT to_regclass('jobs')::text AS t");
+		if (!rows[0]?.t) {
+			// Before the projection's migration: fail closed.
+			expect(await customerIdsOfJobsFromDb(db)(new Set([job1]))).toEqual(new Set());
+			return;
+		}
+		await db.query(
+			`INSERT INTO jobs (id, customer_id, data, version, state_vector) VALUES ($1, $2, '{}', 1, '\\x00'), ($3, NULL, '{}', 1, '\\x00')`,
+			[job1, cust1, job2]
+		);
+		expect(await customerIdsOfJobsFromDb(db)(new Set([job1, job2]))).toEqual(new Set([cust1]));
+		expect(await customerIdsOfJobsFromDb(db)(new Set([job2]))).toEqual(new Set());
 	});
 });
