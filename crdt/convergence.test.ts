@@ -9,6 +9,7 @@ import {
 	snapshot,
 	userIdsOf
 } from './model.test-support.ts';
+import { causalityViolations } from './reference-model.ts';
 
 /**
  * Property-based convergence (SPEC CONV-1, CONV-2; issue 2). The simulation and the lossy network
@@ -16,7 +17,7 @@ import {
  * prints the seed and the shrunk scenario; replay with FC_SEED=<seed>, and keep the scenario as a
  * named test in regressions.test.ts.
  */
-const NUM_RUNS = Number(process.env.FC_RUNS ?? 150);
+const NUM_RUNS = Number(process.env.FC_RUNS ?? 400);
 
 describe('convergence (property-based)', () => {
 	it('CONV-1 replicas that exchanged updates in any order, with duplicates, drops and partitions read identical JSON', () => {
@@ -32,7 +33,7 @@ describe('convergence (property-based)', () => {
 		);
 	});
 
-	it('CONV-2 every field equals what the reference model computes from the operation history', () => {
+	it('CONV-2 every field equals what the reference model computes from the operation history (and HLC-2 holds)', () => {
 		const seed = propertySeed('CONV-2');
 		fc.assert(
 			fc.property(scenarioArb, (scenario) => {
@@ -41,6 +42,7 @@ describe('convergence (property-based)', () => {
 				const sim = outcome.sims[0];
 				if (!sim) throw new Error('no replica');
 				expect(observed(sim, users)).toEqual(expected(outcome.history, users));
+				expect(causalityViolations(outcome.history)).toEqual([]);
 			}),
 			{ seed, numRuns: NUM_RUNS }
 		);

@@ -3,6 +3,7 @@ import * as Y from 'yjs';
 import { CustomerDoc, JobDoc, MaterialListDoc } from './documents.ts';
 import type { Entity } from './entity.ts';
 import {
+	causalityViolations,
 	type Effect,
 	type EntityRef,
 	type ModelEntity,
@@ -618,4 +619,5 @@ export function checkScenario(scenario: Scenario, check: (actual: unknown, wante
 	if (!first) throw new Error('no replica');
 	for (const other of rest) check(snapshot(other, users), snapshot(first, users));
 	check(observed(first, users), expected(outcome.history, users));
+	check(causalityViolations(outcome.history), []);
 }

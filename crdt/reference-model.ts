@@ -291,3 +291,26 @@ function modelMembers(ops: readonly ModelOp[], liveTimes: number[]): string[] {
 	for (const add of live) liveTimes.push(stampOf(add.op).t);
 	return [...new Set(live.map((a) => a.member))].sort();
 }
+
+function entityOf(op: ModelOp): EntityRef {
+	const e = op.effect;
+	return e.kind === 'write' || e.kind === 'append' || e.kind === 'mark' ? e.entity : 'job';
+}
+
+/**
+ * SPEC HLC-2 from the history alone: a write made after its replica held a note of the same
+ * entity must carry a later stamp, however wrong its wall clock. Notes are the witnesses because
+ * they are never removed, so the writer always had them in view. Returns the offending pairs.
+ */
+export function causalityViolations(history: readonly ModelOp[]): { op: number; saw: number }[] {
+	const found: { op: number; saw: number }[] = [];
+	for (const op of history) {
+		if (!op.stamp) continue;
+		for (const earlier of history) {
+			if (earlier.effect.kind !== 'append' || !op.seen.has(earlier.id) || earlier === op) continue;
+			if (entityOf(earlier) !== entityOf(op)) continue;
+			if (compareModelStamps(op.stamp, stampOf(earlier)) <= 0) found.push({ op: op.id, saw: earlier.id });
+		}
+	}
+	return found;
+}
