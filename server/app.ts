@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Extension, Hocuspocus } from '@hocuspocus/server';
 import { WebSocketServer } from 'ws';
 import { type Authenticator, createAuthenticator } from './auth/authenticator.ts';
+import type { LoginLimiter } from './auth/login-limiter.ts';
 import { loadSigningKey } from './auth/signing-key.ts';
 import { createTokenSigner, type TokenSigner } from './auth/tokens.ts';
 import {
@@ -50,6 +51,8 @@ export interface AppOptions {
 	hocuspocusConfig?: CollabOptions['hocuspocus'];
 	/** More routes (e.g. `/api/sync/*`), mounted after the built-in ones. */
 	routes?: Array<(router: Router, services: AppServices) => void>;
+	/** Failed-login limiter; default: in memory, `authDefaults.maxFailedLoginsPerWindow` per account. */
+	loginLimiter?: LoginLimiter;
 	/** SvelteKit's handler; absent → pages answer 404 (tests, API-only deployments). */
 	pages?: PageHandler | null;
 	maxBodyBytes?: number;
@@ -106,7 +109,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 	let draining = false;
 	const services: AppServices = { db, logger, tokens, authenticate, hocuspocus };
 	mountOpsRoutes(router, { db, isDraining: () => draining });
-	mountAuthRoutes(router, { db, tokens });
+	mountAuthRoutes(router, { db, tokens, loginLimiter: options.loginLimiter });
 	for (const mount of options.routes ?? []) mount(router, services);
 
 	const pages = options.pages ?? null;

@@ -13,5 +13,11 @@ export const authDefaults = {
 	/** `server_secrets.name` of the generated token signing key. */
 	signingKeySecretName: 'token_signing_key',
 	/** Shortest `AUTH_SECRET` accepted from the environment (HMAC-SHA256 wants ≥ 32 bytes). */
-	minAuthSecretLength: 32
+	minAuthSecretLength: 32,
+	/** Failed logins allowed per account (email) within `loginWindowMs` before 429. */
+	maxFailedLoginsPerWindow: 10,
+	/** Window of the failed-login limit. */
+	loginWindowMs: 15 * 60 * 1000,
+	/** Most keys the failed-login limiter tracks; the oldest are dropped first (bounded memory). */
+	loginLimiterMaxKeys: 100_000
 } as const;

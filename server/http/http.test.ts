@@ -50,6 +50,22 @@ describe.each(['pg', 'pglite'] as const)('HTTP API on %s', (kind) => {
 		expect(await wrong.json()).toEqual(a);
 	});
 
+	it('answers 429 after too many failed logins for one account', async () => {
+		await t.addUser('target@khs.test', 'WORKER');
+		let last = 0;
+		for (let i = 0; i < 11; i++) {
+			last = (await post('/api/auth/login', { email: 'target@khs.test', password: `guess-${i}` })).status;
+		}
+		expect(last).toBe(429);
+		const blocked = await post('/api/auth/login', { email: 'target@khs.test', password: testPassword });
+		expect(blocked.status).toBe(429);
+		expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+		// Other accounts are unaffected.
+		expect((await post('/api/auth/login', { email: 'olga@khs.test', password: testPassword })).status).toBe(
+			200
+		);
+	});
+
 	it('answers 400 for malformed bodies, naming the field', async () => {
 		const notJson = await post('/api/auth/login', '{"email":');
 		expect(notJson.status).toBe(400);
