@@ -3,19 +3,14 @@
  * Env: PORT (3000), HOST (0.0.0.0), DATABASE_URL (unset → PGlite in DATA_DIR, default ./data),
  * LOG_LEVEL (info), AUTH_SECRET (optional token key override), SEED_DEMO (0 disables the demo seed).
  */
-import { createApp } from './app.ts';
-import { instrumentDocStore } from './collab/instrument.ts';
-import { createPersistenceExtension } from './collab/persistence.ts';
-import { createWriteGuardExtension } from './collab/write-guard.ts';
+import { assembleServer } from './assemble.ts';
 import { ConfigError, readConfig } from './config.ts';
 import { migrate } from './db/migrate.ts';
 import { openDb } from './db/open.ts';
 import { serverDefaults } from './defaults.ts';
-import { createDocStore } from './docs/store.ts';
 import { createLogger } from './logger.ts';
-import { metrics } from './metrics.ts';
 import { loadPageHandler } from './pages.ts';
-import { seedDemoIfEmpty } from './seed/demo.ts';
+import { seedDemoDocuments, seedDemoIfEmpty } from './seed/demo.ts';
 
 async function main(): Promise<void> {
 	let config: ReturnType<typeof readConfig>;
@@ -34,30 +29,14 @@ async function main(): Promise<void> {
 	logger.info({ db: db.kind, dataDir: db.kind === 'pglite' ? config.dataDir : undefined }, 'database open');
 	const { applied } = await migrate(db, { logger });
 	if (applied.length > 0) logger.info({ applied }, 'migrations applied');
-	if (config.seedDemo) await seedDemoIfEmpty(db, logger);
+	const seeded = config.seedDemo ? await seedDemoIfEmpty(db, logger) : null;
 
 	const pages = await loadPageHandler();
 	if (!pages) logger.warn('no SvelteKit build found (build/handler.js); pages answer 404');
 
-	const store = instrumentDocStore(createDocStore(db));
-	const persistence = createPersistenceExtension({
-		store,
-		logger: logger.child({ subsystem: 'persistence' }),
-		onDurable: ({ oldestAppendMs }) => metrics.durabilityLag.observe(oldestAppendMs / 1000)
-	});
-	const writeGuard = createWriteGuardExtension({
-		logger: logger.child({ subsystem: 'write-guard' }),
-		onRefused: () => metrics.writeRefusals.inc()
-	});
-
-	const app = await createApp({
-		db,
-		logger,
-		authSecret: config.authSecret,
-		pages,
-		// The guard first: its compensating writes are then logged by persistence like any update.
-		hocuspocusExtensions: [writeGuard, persistence]
-	});
+	const server = await assembleServer({ db, logger, authSecret: config.authSecret, pages });
+	const { app } = server;
+	if (seeded) await seedDemoDocuments(app.hocuspocus, seeded, logger);
 	const port = await app.listen(config.port, config.host);
 	logger.info({ host: config.host, port }, 'listening');
 
@@ -76,11 +55,7 @@ async function main(): Promise<void> {
 		}, serverDefaults.shutdownTimeoutMs + 5_000);
 		hardStop.unref();
 		try {
-			// app.close() waits for documents to unload and runs onDestroy, which flushes persistence;
-			// flushing again is cheap and makes the order explicit before the database goes away.
-			await app.close();
-			await persistence.flush();
-			await store.close();
+			await server.close();
 			await db.close();
 			logger.info('stopped');
 			process.exit(0);

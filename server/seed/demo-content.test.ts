@@ -18,10 +18,10 @@ const reader: WriteContext = {
 describe('demo content', () => {
 	it('makes customers, jobs with crews and material lists that read as valid entities', () => {
 		const docs = demoDocuments({ ownerId: 'owner', workerIds: ['ana', 'ben'] }, Date.UTC(2026, 10, 25));
-		const read = docs.map(({ name, update }) => {
+		const read = docs.map(({ name, write }) => {
 			const ref = parseDocName(name);
 			const doc = new Y.Doc();
-			Y.applyUpdate(doc, update);
+			write(doc);
 			if (ref?.kind === 'job') return { ref, json: new JobDoc(doc, ref.id, reader).read() };
 			if (ref?.kind === 'customer') return { ref, json: new CustomerDoc(doc, ref.id, reader).read() };
 			if (ref?.kind === 'materials') return { ref, json: new MaterialListDoc(doc, ref.id, reader).list() };
@@ -42,5 +42,22 @@ describe('demo content', () => {
 		const lists = read.filter((d) => d.ref.kind === 'materials');
 		expect(lists.map((l) => l.ref.id).sort()).toEqual(jobs.map((j) => j.id).sort());
 		expect(lists.every((l) => (l.json as unknown[]).length > 0)).toBe(true);
+	});
+
+	it('seeding again restores demo values and keeps what users added', () => {
+		const crew = { ownerId: 'owner', workerIds: ['ana', 'ben'] } as const;
+		const [, , , job, materials] = demoDocuments(crew);
+		if (!job || !materials) throw new Error('demo documents missing');
+		const doc = new Y.Doc();
+		materials.write(doc);
+		const jobId = String(parseDocName(materials.name)?.id);
+		const list = new MaterialListDoc(doc, jobId, reader);
+		const [first] = list.list();
+		list.require(String(first?.id)).set({ quantity: 999 });
+		const added = list.add({ name: 'Extra flashing' }).id;
+		demoDocuments(crew)[4]?.write(doc);
+		expect(list.read(String(first?.id))?.quantity).toBe(first?.quantity);
+		expect(list.read(added)?.name).toBe('Extra flashing');
+		expect(list.list()).toHaveLength(5);
 	});
 });

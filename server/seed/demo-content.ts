@@ -1,4 +1,5 @@
-import * as Y from 'yjs';
+import { createHash } from 'node:crypto';
+import type * as Y from 'yjs';
 import {
 	CustomerDoc,
 	docName,
@@ -11,17 +12,12 @@ import {
 
 /**
  * The demo company's documents: customers, jobs with crews, and material lists, written through the
- * same crdt views the app uses, so the demo exercises the real merge rules. Returns one Yjs update
- * per document; the caller applies them through Hocuspocus so persistence and projection see them.
+ * same crdt views the app uses, so the demo exercises the real merge rules. The caller runs each
+ * `write` inside a Hocuspocus direct connection, so persistence and the projection see it.
  */
 export interface DemoCrew {
 	ownerId: string;
 	workerIds: readonly [string, string];
-}
-
-export interface DemoDocument {
-	name: string;
-	update: Uint8Array;
 }
 
 const HOUR_MS = 60 * 60 * 1000;
@@ -104,45 +100,68 @@ const JOBS: DemoJob[] = [
 	}
 ];
 
+/**
+ * Ids are derived from fixed labels, so seeding again rewrites the same documents (restoring the
+ * demo values through the CRDT, keeping everything users added) instead of piling up copies.
+ */
+export function demoId(label: string): string {
+	const hex = createHash('sha256').update(`khs-demo:${label}`).digest('hex');
+	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** One demo document: its name and how to write the demo state into the live Y.Doc. */
+export interface DemoDocument {
+	name: string;
+	write(doc: Y.Doc): void;
+}
+
 export function demoDocuments(crew: DemoCrew, nowMs = Date.now()): DemoDocument[] {
 	const ctx: WriteContext = {
 		writer: { userId: crew.ownerId, deviceId: 'demo-seed', role: 'OWNER' },
 		clock: new HybridClock(() => nowMs)
 	};
-	const documents: DemoDocument[] = [];
-	const build = (name: string, write: (doc: Y.Doc) => void) => {
-		const doc = new Y.Doc();
-		write(doc);
-		documents.push({ name, update: Y.encodeStateAsUpdate(doc) });
-	};
-	const customerIds = CUSTOMERS.map((customer) => {
-		const id = crypto.randomUUID();
-		build(docName('customer', id), (doc) => new CustomerDoc(doc, id, ctx).create(customer, nowMs));
-		return id;
+	const customerIds = CUSTOMERS.map((c) => demoId(`customer:${c.name}`));
+	const documents: DemoDocument[] = CUSTOMERS.map((customer, i) => {
+		const id = customerIds[i] as string;
+		return {
+			name: docName('customer', id),
+			write: (doc) => new CustomerDoc(doc, id, ctx).create(customer, nowMs)
+		};
 	});
 	for (const job of JOBS) {
-		const id = crypto.randomUUID();
+		const id = demoId(`job:${job.title}`);
 		const start = Math.floor((nowMs + job.startInDays * DAY_MS) / DAY_MS) * DAY_MS + 8 * HOUR_MS;
-		build(docName('job', id), (doc) => {
-			const view = new JobDoc(doc, id, ctx);
-			view.create(
-				{
-					title: job.title,
-					status: job.status,
-					customerId: customerIds[job.customer] ?? null,
-					scheduledStart: start,
-					scheduledEnd: start + job.days * DAY_MS,
-					address: CUSTOMERS[job.customer]?.address ?? '',
-					price: job.price
-				},
-				nowMs
-			);
-			view.entity.replaceMembers(job.crew.map((i) => crew.workerIds[i]));
+		documents.push({
+			name: docName('job', id),
+			write: (doc) => {
+				const view = new JobDoc(doc, id, ctx);
+				view.create(
+					{
+						title: job.title,
+						status: job.status,
+						customerId: customerIds[job.customer] ?? null,
+						scheduledStart: start,
+						scheduledEnd: start + job.days * DAY_MS,
+						address: CUSTOMERS[job.customer]?.address ?? '',
+						price: job.price,
+						deleted: false
+					},
+					nowMs
+				);
+				view.entity.replaceMembers(job.crew.map((i) => crew.workerIds[i]));
+			}
 		});
-		build(docName('materials', id), (doc) => {
-			const list = new MaterialListDoc(doc, id, ctx);
-			for (const [name, quantity, unit, purchased] of job.materials) {
-				list.add({ name, quantity, unit, purchased }, nowMs);
+		documents.push({
+			name: docName('materials', id),
+			write: (doc) => {
+				const list = new MaterialListDoc(doc, id, ctx);
+				for (const [name, quantity, unit, purchased] of job.materials) {
+					const materialId = demoId(`material:${job.title}:${name}`);
+					const fields = { name, quantity, unit, purchased, deleted: false };
+					const existing = list.get(materialId);
+					if (existing) existing.set(fields);
+					else list.add({ id: materialId, ...fields }, nowMs);
+				}
 			}
 		});
 	}

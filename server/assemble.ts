@@ -1,0 +1,54 @@
+import { type App, type AppOptions, createApp } from './app.ts';
+import { instrumentDocStore } from './collab/instrument.ts';
+import { createPersistenceExtension } from './collab/persistence.ts';
+import { createWriteGuardExtension } from './collab/write-guard.ts';
+import type { Db } from './db/port.ts';
+import { createDocStore, type DocStore } from './docs/store.ts';
+import type { Logger } from './logger.ts';
+import { metrics } from './metrics.ts';
+
+/**
+ * The product's server wiring in one place — storage, persistence, write rules, the app — so
+ * `main.ts`, `npm run seed:demo` and process-level tests run exactly the same server.
+ */
+export interface AssembleOptions extends Omit<AppOptions, 'db' | 'logger' | 'hocuspocusExtensions'> {
+	db: Db;
+	logger: Logger;
+}
+
+export interface AssembledServer {
+	app: App;
+	store: DocStore;
+	/** Stops the app gracefully and flushes every pending append; leaves the database open. */
+	close(): Promise<void>;
+}
+
+export async function assembleServer(options: AssembleOptions): Promise<AssembledServer> {
+	const { db, logger } = options;
+	const store = instrumentDocStore(createDocStore(db));
+	const persistence = createPersistenceExtension({
+		store,
+		logger: logger.child({ subsystem: 'persistence' }),
+		onDurable: ({ oldestAppendMs }) => metrics.durabilityLag.observe(oldestAppendMs / 1000)
+	});
+	const writeGuard = createWriteGuardExtension({
+		logger: logger.child({ subsystem: 'write-guard' }),
+		onRefused: () => metrics.writeRefusals.inc()
+	});
+	const app = await createApp({
+		...options,
+		// The guard first: its compensating writes are then logged by persistence like any update.
+		hocuspocusExtensions: [writeGuard, persistence]
+	});
+	return {
+		app,
+		store,
+		async close() {
+			// app.close() waits for documents to unload and runs onDestroy, which flushes persistence;
+			// flushing again is cheap and makes the order explicit before the database goes away.
+			await app.close();
+			await persistence.flush();
+			await store.close();
+		}
+	};
+}
