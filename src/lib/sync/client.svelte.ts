@@ -4,7 +4,7 @@ import * as Y from 'yjs';
 import { HybridClock } from '$crdt/clock.ts';
 import { docName as makeDocName, parseDocName } from '$crdt/doc-names.ts';
 import { CustomerDoc, JobDoc, MaterialListDoc } from '$crdt/documents.ts';
-import type { Entity, WriteContext } from '$crdt/entity.ts';
+import type { Entity, FieldConflict, WriteContext } from '$crdt/entity.ts';
 import { session } from '$lib/session/store.svelte.ts';
 import { notices } from '$lib/ui/notices.svelte.ts';
 import { syncDefaults } from './defaults.ts';
@@ -332,6 +332,23 @@ class SyncClient {
 		clearTimeout(doc.lingerTimer);
 		doc.refs++;
 		return doc;
+	}
+
+	openDocs(): DocSession[] {
+		return [...this.docs.values()];
+	}
+
+	/** Every USER_CHOICE or merged conflict in the open documents (debug export). */
+	conflicts(): Array<{ document: string; conflicts: FieldConflict[] }> {
+		return this.openDocs().map((d) => ({
+			document: d.name,
+			conflicts:
+				d.kind === 'materials'
+					? d.materials().conflicts()
+					: d.kind === 'job'
+						? d.job().conflicts()
+						: d.customer().conflicts()
+		}));
 	}
 
 	/** An open document, if it is open (debug console and end-to-end tests). */
