@@ -1,6 +1,7 @@
 import { type App, type AppOptions, createApp } from './app.ts';
 import { instrumentDocStore } from './collab/instrument.ts';
-import { createPersistenceExtension } from './collab/persistence.ts';
+import { createPersistenceExtension, type PersistenceSettings } from './collab/persistence.ts';
+import { createRedisExtension, type RedisScaleOutOptions } from './collab/redis.ts';
 import { createWriteGuardExtension } from './collab/write-guard.ts';
 import type { Db } from './db/port.ts';
 import { createDocStore, type DocStore } from './docs/store.ts';
@@ -14,6 +15,10 @@ import { metrics } from './metrics.ts';
 export interface AssembleOptions extends Omit<AppOptions, 'db' | 'logger' | 'hocuspocusExtensions'> {
 	db: Db;
 	logger: Logger;
+	/** Set → scale-out through Redis (`REDIS_URL`), see collab/redis.ts. */
+	redis?: RedisScaleOutOptions | undefined;
+	/** Persistence tunables (tests: e.g. frequent compaction). */
+	persistence?: Partial<PersistenceSettings>;
 }
 
 export interface AssembledServer {
@@ -24,21 +29,27 @@ export interface AssembledServer {
 }
 
 export async function assembleServer(options: AssembleOptions): Promise<AssembledServer> {
-	const { db, logger } = options;
+	const { db, logger, redis, persistence: persistenceSettings, ...appOptions } = options;
 	const store = instrumentDocStore(createDocStore(db));
 	const persistence = createPersistenceExtension({
 		store,
 		logger: logger.child({ subsystem: 'persistence' }),
-		onDurable: ({ oldestAppendMs }) => metrics.durabilityLag.observe(oldestAppendMs / 1000)
+		onDurable: ({ oldestAppendMs }) => metrics.durabilityLag.observe(oldestAppendMs / 1000),
+		// With Redis, log what peers relay too: an ack must never rest on a peer's commit (collab/redis.ts).
+		logRemoteUpdates: redis !== undefined,
+		...persistenceSettings
 	});
 	const writeGuard = createWriteGuardExtension({
 		logger: logger.child({ subsystem: 'write-guard' }),
 		onRefused: () => metrics.writeRefusals.inc()
 	});
 	const app = await createApp({
-		...options,
+		...appOptions,
+		db,
+		logger,
 		// The guard first: its compensating writes are then logged by persistence like any update.
-		hocuspocusExtensions: [writeGuard, persistence]
+		// Redis last: it relays what the others accepted (its priority orders its own hooks anyway).
+		hocuspocusExtensions: [writeGuard, persistence, ...(redis ? [createRedisExtension(redis)] : [])]
 	});
 	return {
 		app,

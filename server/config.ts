@@ -12,6 +12,10 @@ export interface ServerConfig {
 	authSecret: string | undefined;
 	/** Seed demo users into an empty database (`SEED_DEMO=0` turns it off for real deployments). */
 	seedDemo: boolean;
+	/** Redis for scale-out (`@hocuspocus/extension-redis`); unset → a single instance. */
+	redisUrl: string | undefined;
+	/** Namespace of Redis keys and channels (`REDIS_PREFIX`, default `khs`). */
+	redisPrefix: string | undefined;
 }
 
 /** A bad environment variable; `variable` names it. */
@@ -44,6 +48,22 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 		dataDir: env.DATA_DIR || serverDefaults.dataDir,
 		logLevel,
 		authSecret: env.AUTH_SECRET || undefined,
-		seedDemo: !['0', 'false', 'no', 'off'].includes((env.SEED_DEMO ?? '').toLowerCase())
+		seedDemo: !['0', 'false', 'no', 'off'].includes((env.SEED_DEMO ?? '').toLowerCase()),
+		redisUrl: readRedisUrl(env.REDIS_URL),
+		redisPrefix: env.REDIS_PREFIX || undefined
 	};
+}
+
+function readRedisUrl(raw: string | undefined): string | undefined {
+	if (!raw) return undefined;
+	let url: URL;
+	try {
+		url = new URL(raw);
+	} catch {
+		throw new ConfigError('REDIS_URL', `"${raw}" is not a URL`);
+	}
+	if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+		throw new ConfigError('REDIS_URL', 'must start with redis:// or rediss://');
+	}
+	return raw;
 }

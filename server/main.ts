@@ -1,7 +1,8 @@
 /**
  * The server process: `npm start` (via scripts/start.mjs) runs this.
  * Env: PORT (3000), HOST (0.0.0.0), DATABASE_URL (unset → PGlite in DATA_DIR, default ./data),
- * LOG_LEVEL (info), AUTH_SECRET (optional token key override), SEED_DEMO (0 disables the demo seed).
+ * LOG_LEVEL (info), AUTH_SECRET (optional token key override), SEED_DEMO (0 disables the demo seed),
+ * REDIS_URL (set → scale-out through Redis, see collab/redis.ts), REDIS_PREFIX (khs).
  */
 import { assembleServer } from './assemble.ts';
 import { ConfigError, readConfig } from './config.ts';
@@ -34,7 +35,13 @@ async function main(): Promise<void> {
 	const pages = await loadPageHandler();
 	if (!pages) logger.warn('no SvelteKit build found (build/handler.js); pages answer 404');
 
-	const server = await assembleServer({ db, logger, authSecret: config.authSecret, pages });
+	const server = await assembleServer({
+		db,
+		logger,
+		authSecret: config.authSecret,
+		pages,
+		redis: config.redisUrl ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined
+	});
 	const { app } = server;
 	if (seeded) await seedDemoDocuments(app.hocuspocus, seeded, logger);
 	const port = await app.listen(config.port, config.host);

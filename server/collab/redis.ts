@@ -1,0 +1,59 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from '@hocuspocus/extension-redis';
+
+/**
+ * Scale-out (issue 3 "Scale-out on an existing engine"): with `REDIS_URL` set, every instance adds
+ * `@hocuspocus/extension-redis`, which relays document updates, awareness and broadcast stateless
+ * messages between the instances that have a document open. Storage needs no lock: every instance
+ * only APPENDS to the shared update log (server/docs/store.ts) and compaction is serialized by a row
+ * lock in Postgres, so the extension's 1 s Redlock (PITFALLS) guards nothing of ours.
+ *
+ * Durability with Redis: run persistence with `logRemoteUpdates: true` (main.ts does). An update a
+ * peer relays is then logged here too, before this instance counts it durable. With it off, an
+ * instance counted relayed updates as durable on the peer's word; when the peer died between relaying
+ * and committing, a client that reconnected here was acked for an edit no database row held
+ * (tests/integration/redis.test.ts reproduces it). The cost is one extra log row per update per
+ * further instance holding the document; compaction folds the duplicates (Yjs applies idempotently).
+ */
+export interface RedisScaleOutOptions {
+	/** `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS. */
+	url: string;
+	/** Key and channel namespace, so several deployments (or test runs) can share one Redis. */
+	prefix?: string;
+	/** Unique per instance; default a random UUID (the extension filters its own messages by it). */
+	identifier?: string;
+}
+
+/** Defaults of the Redis scale-out. */
+export const redisDefaults = {
+	prefix: 'khs',
+	/** Give up a connection attempt after this long, so a dead Redis is seen rather than hanging. */
+	connectTimeoutMs: 5_000
+} as const;
+
+/**
+ * The Redis extension configured from a URL. Parsed here rather than handing ioredis the URL, so the
+ * server needs no direct ioredis dependency (the extension brings its own).
+ */
+export function createRedisExtension(options: RedisScaleOutOptions): Redis {
+	const url = new URL(options.url);
+	if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+		throw new Error(`REDIS_URL must start with redis:// or rediss://, got ${url.protocol}`);
+	}
+	const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
+	if (!Number.isInteger(db) || db < 0)
+		throw new Error(`REDIS_URL: "${url.pathname}" is not a database number`);
+	return new Redis({
+		host: url.hostname || '127.0.0.1',
+		port: url.port ? Number(url.port) : 6379,
+		prefix: options.prefix ?? redisDefaults.prefix,
+		identifier: options.identifier ?? `khs-${randomUUID()}`,
+		options: {
+			db,
+			connectTimeout: redisDefaults.connectTimeoutMs,
+			...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+			...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+			...(url.protocol === 'rediss:' ? { tls: {} } : {})
+		}
+	});
+}
