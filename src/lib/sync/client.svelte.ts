@@ -291,6 +291,7 @@ class SyncClient {
 	private ensureSocket(): HocuspocusProviderWebsocket {
 		if (this.socket) return this.socket;
 		syncStatus.init();
+		syncStatus.setSocket(navigator.onLine ? 'connecting' : 'disconnected');
 		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${syncDefaults.collabPath}`;
 		const socket = new HocuspocusProviderWebsocket({
 			url,
@@ -398,7 +399,7 @@ class SyncClient {
 		this.docs.clear();
 		this.socket?.destroy();
 		this.socket = null;
-		syncStatus.setSocket('disconnected');
+		syncStatus.setSocket('idle');
 	}
 }
 

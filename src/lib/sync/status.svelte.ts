@@ -6,13 +6,14 @@ import { localStoragePendingStore, type PendingStore } from './pending.ts';
  * online/offline from the browser and the websocket, local changes not yet on the server and not
  * yet durable (summed over every document, open or not, from the pending store), last synced time.
  */
-export type SocketState = 'connecting' | 'connected' | 'disconnected';
+/** `idle`: no document open yet, so no socket; the browser's network state is all we know. */
+export type SocketState = 'idle' | 'connecting' | 'connected' | 'disconnected';
 
 const LAST_SYNCED_KEY = 'khs:lastSyncedAt';
 
 class SyncStatus {
 	browserOnline = $state(true);
-	socket = $state<SocketState>('disconnected');
+	socket = $state<SocketState>('idle');
 	/** Local changes the server has not durably stored. */
 	pending = $state(0);
 	/** Of those, changes the server has not even received. */
@@ -25,7 +26,7 @@ class SyncStatus {
 	private offline: Array<[number, number | null]> = [];
 	private store: PendingStore | null = null;
 
-	readonly online = $derived(this.browserOnline && this.socket === 'connected');
+	readonly online = $derived(this.browserOnline && (this.socket === 'connected' || this.socket === 'idle'));
 
 	init(): void {
 		if (typeof window === 'undefined' || this.store) return;
@@ -78,7 +79,7 @@ class SyncStatus {
 
 	private noteConnectivity(): void {
 		const last = this.offline.at(-1);
-		const isOnline = this.browserOnline && this.socket === 'connected';
+		const isOnline = this.browserOnline && (this.socket === 'connected' || this.socket === 'idle');
 		if (!isOnline && (!last || last[1] !== null)) this.offline.push([Date.now(), null]);
 		if (isOnline && last && last[1] === null) last[1] = Date.now();
 		// Keep a day of history; enough to word any notice.
