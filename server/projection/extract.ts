@@ -1,0 +1,92 @@
+import type * as Y from 'yjs';
+import {
+	CustomerDoc,
+	compareStamps,
+	type Entity,
+	type EntityJson,
+	HybridClock,
+	isStamp,
+	JobDoc,
+	MaterialListDoc,
+	parseDocName,
+	type Stamp,
+	type WriteContext
+} from '../../crdt/index.ts';
+
+/** One entity as the projection writes it: DESIGN "Entities" JSON plus who wrote last. */
+export interface ProjectedEntity {
+	entity: 'customer' | 'job' | 'material';
+	id: string;
+	data: EntityJson;
+	/** User id and role of the latest write in the entity (changedBy; ROLE_BASED's server role). */
+	changedBy: string | null;
+	changedByRole: string | null;
+	/** material: its job; job: its own id. */
+	jobId: string | null;
+	/** job: its customer. */
+	customerId: string | null;
+}
+
+/** Reading needs no writer; views still require a context. */
+const READ_ONLY: WriteContext = {
+	writer: { userId: 'projection', deviceId: 'server', role: 'WORKER' },
+	clock: new HybridClock()
+};
+
+/**
+ * The entities a document holds, read through the crdt/ views (so REST, pull and checksums serve
+ * exactly what CRDT clients compute). Pure and synchronous: the caller snapshots the JSON and the
+ * state vector in the same tick, so they describe the same document state.
+ */
+export function extractEntities(docName: string, doc: Y.Doc): ProjectedEntity[] {
+	const ref = parseDocName(docName);
+	if (!ref) return [];
+	if (ref.kind === 'materials') {
+		const list = new MaterialListDoc(doc, ref.id, READ_ONLY);
+		return list.ids().flatMap((id) => {
+			const entity = list.get(id);
+			const data = list.read(id);
+			if (!entity || !data || !hasCreatedAt(entity)) return [];
+			return [project('material', entity, data, ref.id, null)];
+		});
+	}
+	const view =
+		ref.kind === 'job' ? new JobDoc(doc, ref.id, READ_ONLY) : new CustomerDoc(doc, ref.id, READ_ONLY);
+	const data = view.read();
+	if (!data) return [];
+	if (ref.kind === 'job') {
+		const customerId = typeof data.customerId === 'string' ? data.customerId : null;
+		return [project('job', view.entity, data, ref.id, customerId)];
+	}
+	return [project('customer', view.entity, data, null, null)];
+}
+
+function hasCreatedAt(entity: Entity): boolean {
+	return entity.field('createdAt').entries.length > 0;
+}
+
+function project(
+	entity: ProjectedEntity['entity'],
+	view: Entity,
+	data: EntityJson,
+	jobId: string | null,
+	customerId: string | null
+): ProjectedEntity {
+	const last = latestStamp(view.map);
+	return {
+		entity,
+		id: view.id,
+		data,
+		changedBy: last?.u ?? null,
+		changedByRole: last?.r ?? null,
+		jobId,
+		customerId
+	};
+}
+
+function latestStamp(map: Y.Map<unknown>): Stamp | undefined {
+	let best: Stamp | undefined;
+	for (const value of map.values())
+		if (isStamp(value) && (!best || compareStamps(value, best) > 0)) best = value;
+	return best;
+}

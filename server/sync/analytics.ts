@@ -1,0 +1,160 @@
+import type { Db } from '../db/port.ts';
+import type { Logger } from '../logger.ts';
+import { metrics } from '../metrics.ts';
+import { syncDefaults } from './defaults.ts';
+
+/**
+ * The spec's SyncAnalytics: one `sync_metrics` row per push or pull, the health report over the last
+ * 24 h, its hourly series and each device's last sync. Alerts (a sync over 30 s, more than 10
+ * conflicts in one sync) are logged as the spec asks.
+ */
+export interface SyncRecord {
+	kind: 'push' | 'pull';
+	userId: string;
+	deviceId: string | null;
+	durationMs: number;
+	success: boolean;
+	operations: number;
+	conflicts: number;
+	dataBytes: number;
+	error?: string | undefined;
+	/** The token a device can continue from (status' lastSync). */
+	syncToken?: string | undefined;
+}
+
+export interface SyncHealthReport {
+	successRate: number;
+	averageDuration: number;
+	conflictRate: number;
+	dataVolume: number;
+	recommendations: string[];
+}
+
+export async function recordSync(db: Db, logger: Logger, record: SyncRecord): Promise<void> {
+	metrics.syncRequests.inc({ kind: record.kind, outcome: record.success ? 'ok' : 'error' });
+	if (record.durationMs > syncDefaults.slowSyncAlertMs) {
+		logger.warn(
+			{ alert: 'slow_sync', ...record },
+			`sync took ${Math.round(record.durationMs)} ms (over 30 s)`
+		);
+	}
+	if (record.conflicts > syncDefaults.highConflictAlertCount) {
+		logger.warn(
+			{ alert: 'high_conflicts', ...record },
+			`${record.conflicts} conflicts in one sync (over 10)`
+		);
+	}
+	try {
+		await db.query(
+			`INSERT INTO sync_metrics (kind, user_id, device_id, duration_ms, success, operations, conflicts, data_bytes, error)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			[
+				record.kind,
+				record.userId,
+				record.deviceId,
+				record.durationMs,
+				record.success,
+				record.operations,
+				record.conflicts,
+				record.dataBytes,
+				record.error ?? null
+			]
+		);
+		if (record.deviceId && record.syncToken && record.success) {
+			await db.query(
+				`INSERT INTO sync_devices (user_id, device_id, last_sync_at, sync_token) VALUES ($1, $2, now(), $3)
+				 ON CONFLICT (user_id, device_id) DO UPDATE SET last_sync_at = now(), sync_token = EXCLUDED.sync_token`,
+				[record.userId, record.deviceId, record.syncToken]
+			);
+		}
+	} catch (err) {
+		// Analytics must never fail a sync that succeeded.
+		logger.error({ err }, 'cannot record sync metrics');
+	}
+}
+
+interface Totals {
+	n: number;
+	ok: number;
+	avg_ms: number | null;
+	ops: number;
+	conflicts: number;
+	bytes: number | string;
+}
+
+const TOTALS = `count(*)::int AS n, (count(*) FILTER (WHERE success))::int AS ok, avg(duration_ms)::float8 AS avg_ms,
+	coalesce(sum(operations), 0)::int AS ops, coalesce(sum(conflicts), 0)::int AS conflicts,
+	coalesce(sum(data_bytes), 0)::int8 AS bytes`;
+
+function rates(t: Totals) {
+	return {
+		successRate: t.n > 0 ? t.ok / t.n : 1,
+		averageDuration: t.avg_ms ?? 0,
+		// Conflicting fields per pushed operation, capped: a fraction 0..1 (DESIGN "Health").
+		conflictRate: t.ops > 0 ? Math.min(1, t.conflicts / t.ops) : 0
+	};
+}
+
+export async function healthReport(
+	db: Db,
+	windowMs: number = syncDefaults.healthWindowMs
+): Promise<SyncHealthReport> {
+	const { rows } = await db.query<Totals>(
+		`SELECT ${TOTALS} FROM sync_metrics WHERE at > now() - make_interval(secs => $1)`,
+		[windowMs / 1000]
+	);
+	const t = rows[0] ?? { n: 0, ok: 0, avg_ms: null, ops: 0, conflicts: 0, bytes: 0 };
+	const r = rates(t);
+	const recommendations: string[] = [];
+	if (r.successRate < 0.95)
+		recommendations.push('More than 5% of syncs failed: check the server logs and network reachability.');
+	if (r.conflictRate > 0.1)
+		recommendations.push(
+			'Over 10% of operations conflicted: sync more often, or review the conflict policy of hot fields.'
+		);
+	if (r.averageDuration > 5_000)
+		recommendations.push('Syncs average over 5 s: use smaller pull pages or compression.');
+	return { ...r, dataVolume: Number(t.bytes), recommendations };
+}
+
+export async function healthSeries(
+	db: Db,
+	windowMs: number = syncDefaults.healthWindowMs,
+	bucketMs: number = syncDefaults.healthSeriesBucketMs
+): Promise<Array<{ at: number; successRate: number; conflictRate: number; averageDuration: number }>> {
+	const { rows } = await db.query<Totals & { bucket: number | string }>(
+		`SELECT floor(extract(epoch FROM at) * 1000 / $2)::int8 AS bucket, ${TOTALS}
+		 FROM sync_metrics WHERE at > now() - make_interval(secs => $1) GROUP BY 1 ORDER BY 1`,
+		[windowMs / 1000, bucketMs]
+	);
+	return rows.map((row) => ({ at: Number(row.bucket) * bucketMs, ...rates(row) }));
+}
+
+export async function devices(
+	db: Db
+): Promise<Array<{ deviceId: string; userId: string; lastSync: number | null }>> {
+	const { rows } = await db.query<{ device_id: string; user_id: string; last_sync_at: Date | string | null }>(
+		'SELECT device_id, user_id::text AS user_id, last_sync_at FROM sync_devices ORDER BY last_sync_at DESC'
+	);
+	return rows.map((r) => ({
+		deviceId: r.device_id,
+		userId: r.user_id,
+		lastSync: r.last_sync_at ? new Date(r.last_sync_at).getTime() : null
+	}));
+}
+
+export async function lastSyncOf(
+	db: Db,
+	userId: string,
+	deviceId: string | undefined
+): Promise<{ deviceId: string; timestamp: number; syncToken: string } | undefined> {
+	const { rows } = await db.query<{ device_id: string; last_sync_at: Date | string; sync_token: string }>(
+		`SELECT device_id, last_sync_at, sync_token FROM sync_devices
+		 WHERE user_id = $1 AND ($2::text IS NULL OR device_id = $2) ORDER BY last_sync_at DESC LIMIT 1`,
+		[userId, deviceId ?? null]
+	);
+	const row = rows[0];
+	return row
+		? { deviceId: row.device_id, timestamp: new Date(row.last_sync_at).getTime(), syncToken: row.sync_token }
+		: undefined;
+}

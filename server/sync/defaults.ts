@@ -1,0 +1,23 @@
+/** Tunables of the sync API. Units are in the names. */
+export const syncDefaults = {
+	/** Changes plus deletions per pull page when `limit` is absent (DESIGN "Sync API details"). */
+	pullLimit: 1000,
+	/** Largest `limit` honoured. */
+	pullLimitMax: 5000,
+	/** Longest a push waits for its projection to become pullable before answering 503. */
+	visibleTimeoutMs: 10_000,
+	/** Health report window (the spec's "last 24 hours"). */
+	healthWindowMs: 24 * 60 * 60 * 1000,
+	/** Health series bucket. */
+	healthSeriesBucketMs: 60 * 60 * 1000,
+	/** Spec alerts: a sync slower than this is logged. */
+	slowSyncAlertMs: 30_000,
+	/** Spec alerts: more conflicts than this in one sync are logged. */
+	highConflictAlertCount: 10,
+	/** Responses smaller than this are sent uncompressed (compression would not pay). */
+	compressMinBytes: 1024,
+	/** Operations accepted in one push. */
+	maxOperationsPerPush: 1000,
+	/** SSE keep-alive comment interval (proxies drop idle streams). */
+	sseHeartbeatMs: 25_000
+} as const;

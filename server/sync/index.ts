@@ -1,0 +1,62 @@
+import type { Extension } from '@hocuspocus/server';
+import { HybridClock } from '../../crdt/index.ts';
+import type { AppServices } from '../app.ts';
+import type { Db } from '../db/port.ts';
+import type { Router } from '../http/router.ts';
+import { type Logger, silentLogger } from '../logger.ts';
+import { type BoardStreams, mountBoardRoutes } from '../projection/board-routes.ts';
+import { createProjectionExtension, type ProjectionExtension } from '../projection/extension.ts';
+import { defaultPolicy, type PolicyTable } from './policy.ts';
+import { mountSyncRoutes } from './routes.ts';
+
+export interface SyncApiOptions {
+	db: Db;
+	logger?: Logger;
+	/** The persistence extension (or anything whose `flush` resolves once updates are committed). */
+	durability: { flush(): Promise<void> };
+	policy?: PolicyTable;
+	/** Projection coalescing window, ms. */
+	coalesceMs?: number;
+}
+
+/** Everything issue 4 adds to the server, in the two shapes `createApp` takes. */
+export interface SyncApi {
+	projection: ProjectionExtension;
+	/** Add to `hocuspocusExtensions`, after persistence. */
+	extensions: Extension[];
+	/** Add to `routes`. */
+	mount(router: Router, services: AppServices): void;
+}
+
+export function createSyncApi(options: SyncApiOptions): SyncApi {
+	const logger = options.logger ?? silentLogger();
+	const projection = createProjectionExtension({
+		db: options.db,
+		logger: logger.child({ subsystem: 'projection' }),
+		...(options.coalesceMs === undefined ? {} : { coalesceMs: options.coalesceMs })
+	});
+	let streams: BoardStreams | undefined;
+	// Ends the board's event streams at shutdown (app.close runs onDestroy before closing HTTP).
+	const shutdown: Extension = {
+		extensionName: 'khs-sync-shutdown',
+		async onDestroy() {
+			streams?.closeAll();
+		}
+	};
+	return {
+		projection,
+		extensions: [projection, shutdown],
+		mount(router, services) {
+			mountSyncRoutes(router, {
+				db: options.db,
+				hocuspocus: services.hocuspocus,
+				projection,
+				durability: options.durability,
+				clock: new HybridClock(),
+				policy: options.policy ?? defaultPolicy,
+				logger: logger.child({ subsystem: 'sync' })
+			});
+			streams = mountBoardRoutes(router, { db: options.db, authenticate: services.authenticate, projection });
+		}
+	};
+}

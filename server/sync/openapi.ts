@@ -1,0 +1,141 @@
+import { z } from 'zod';
+import {
+	BoardResponseSchema,
+	ChecksumsResponseSchema,
+	CustomersResponseSchema,
+	DevicesResponseSchema,
+	ErrorResponseSchema,
+	HealthResponseSchema,
+	HealthSeriesSchema,
+	PullQuerySchema,
+	PullResponseSchema,
+	PushRequestSchema,
+	PushResponseSchema,
+	StatusResponseSchema,
+	UsersResponseSchema
+} from './schemas.ts';
+
+/**
+ * `GET /api/openapi.json`, generated from the same zod schemas that validate requests and that tests
+ * parse responses with (issue 4: one source, never written twice).
+ */
+const schema = (s: z.ZodType) =>
+	z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any', io: 'output' });
+const inputSchema = (s: z.ZodType) =>
+	z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any', io: 'input' });
+
+const json = (s: z.ZodType, description = 'OK') => ({
+	description,
+	content: { 'application/json': { schema: schema(s) } }
+});
+const errors = {
+	'400': json(ErrorResponseSchema, 'Malformed request (field named in error.field)'),
+	'401': json(ErrorResponseSchema, 'Missing, invalid or expired bearer token')
+};
+const bearer = [{ bearer: [] }];
+
+function queryParams(s: z.ZodObject) {
+	return Object.entries(s.shape).map(([name, field]) => ({
+		name,
+		in: 'query',
+		required: false,
+		schema: inputSchema(field as z.ZodType)
+	}));
+}
+
+let cached: unknown;
+
+export function openApiDocument(): unknown {
+	cached ??= {
+		openapi: '3.0.3',
+		info: {
+			title: 'KHS Sync API',
+			version: '1',
+			description:
+				'Push operations and pull a projected change log (DESIGN "Sync API"). Responses honour Accept-Encoding br/gzip; ' +
+				'request bodies may be Content-Encoding br/gzip; bodies over 5 MB (after decompression) get 413.'
+		},
+		components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+		security: bearer,
+		paths: {
+			'/api/sync/push': {
+				post: {
+					summary: 'Push operations; 2xx means durable, projected and pullable',
+					requestBody: {
+						required: true,
+						content: { 'application/json': { schema: inputSchema(PushRequestSchema) } }
+					},
+					responses: {
+						'200': json(PushResponseSchema),
+						...errors,
+						'413': json(ErrorResponseSchema, 'Body over 5 MB')
+					}
+				}
+			},
+			'/api/sync/pull': {
+				get: {
+					summary: 'Changes and deletions after lastSyncToken, one page',
+					parameters: queryParams(PullQuerySchema),
+					responses: { '200': json(PullResponseSchema), ...errors }
+				}
+			},
+			'/api/sync/status': {
+				get: {
+					summary: 'Server time and the last sync of a device (?deviceId=) or of any of the caller’s devices',
+					parameters: [{ name: 'deviceId', in: 'query', required: false, schema: { type: 'string' } }],
+					responses: { '200': json(StatusResponseSchema), ...errors }
+				}
+			},
+			'/api/sync/checksums/{entity}': {
+				get: {
+					summary: 'sha256 of each visible entity’s canonical JSON (keys sorted, no whitespace), as pulled',
+					parameters: [
+						{
+							name: 'entity',
+							in: 'path',
+							required: true,
+							schema: { type: 'string', enum: ['customer', 'job', 'material'] }
+						}
+					],
+					responses: { '200': json(ChecksumsResponseSchema), ...errors }
+				}
+			},
+			'/api/sync/health': {
+				get: {
+					summary: 'SyncHealthReport over 24 h (owner)',
+					responses: { '200': json(HealthResponseSchema), ...errors }
+				}
+			},
+			'/api/sync/health/series': {
+				get: {
+					summary: 'Hourly health points (owner)',
+					responses: { '200': json(HealthSeriesSchema), ...errors }
+				}
+			},
+			'/api/sync/devices': {
+				get: {
+					summary: 'Last sync of every device (owner)',
+					responses: { '200': json(DevicesResponseSchema), ...errors }
+				}
+			},
+			'/api/board': {
+				get: {
+					summary: 'Job board (a worker: their jobs)',
+					responses: { '200': json(BoardResponseSchema), ...errors }
+				}
+			},
+			'/api/board/events': {
+				get: {
+					summary: 'Server-Sent Events: `event: change` whenever the board changed',
+					parameters: [{ name: 'token', in: 'query', required: true, schema: { type: 'string' } }],
+					responses: { '200': { description: 'text/event-stream' }, '401': errors['401'] }
+				}
+			},
+			'/api/users': { get: { summary: 'Users', responses: { '200': json(UsersResponseSchema), ...errors } } },
+			'/api/customers': {
+				get: { summary: 'Visible customers', responses: { '200': json(CustomersResponseSchema), ...errors } }
+			}
+		}
+	};
+	return cached;
+}

@@ -1,0 +1,18 @@
+/**
+ * The spec's SyncOperation as this server accepts it (zod schema in `schemas.ts`). Kept free of
+ * imports so the client library (browser and Node) shares it.
+ */
+export interface SyncOperation {
+	/** Client-generated id; the idempotency key. */
+	id: string;
+	/** Client time (epoch ms) — timestamp conflict detection and LAST_WRITE_WINS. */
+	timestamp: number;
+	type: 'create' | 'update' | 'delete';
+	entity: 'customer' | 'job' | 'material';
+	entityId?: string | undefined;
+	data?: Record<string, unknown> | undefined;
+	/** The entity version this operation was based on (DESIGN "What an operation has seen"). */
+	version?: number | undefined;
+	clientId?: string | undefined;
+	userId?: string | undefined;
+}

@@ -1,0 +1,196 @@
+import type { AuthUser } from '../auth/roles.ts';
+import type { Db } from '../db/port.ts';
+import { HttpError } from '../http/errors.ts';
+import type { RouteContext, Router } from '../http/router.ts';
+import type { Logger } from '../logger.ts';
+import { devices, healthReport, healthSeries, lastSyncOf, recordSync } from './analytics.ts';
+import { canonicalJson, sha256Hex } from './canonical.ts';
+import { pullChanges } from './change-feed.ts';
+import { sendJsonCompressed } from './compress.ts';
+import { SyncError } from './errors.ts';
+import { openApiDocument } from './openapi.ts';
+import { type PushDeps, push } from './push.ts';
+import { PullQuerySchema, PushEnvelopeSchema } from './schemas.ts';
+import { decodeToken } from './tokens.ts';
+import { type EntityName, visibleData, visibleRowsSql } from './visibility.ts';
+
+const ENTITY_ALIASES: Readonly<Record<string, EntityName>> = {
+	customer: 'customer',
+	customers: 'customer',
+	job: 'job',
+	jobs: 'job',
+	material: 'material',
+	materials: 'material'
+};
+
+function entityParam(value: string, field: string): EntityName {
+	const entity = ENTITY_ALIASES[value.trim().toLowerCase()];
+	if (!entity) throw new HttpError(400, 'unknown_entity', `unknown entity "${value}"`, field);
+	return entity;
+}
+
+function badRequest(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): HttpError {
+	const issue = error.issues[0];
+	const field = issue?.path.map(String).join('.') || undefined;
+	return new HttpError(400, 'invalid_request', `${field ?? 'body'}: ${issue?.message ?? 'invalid'}`, field);
+}
+
+function requireOwner(user: AuthUser): void {
+	if (user.role !== 'OWNER') throw new HttpError(403, 'forbidden', 'only the owner can see sync health');
+}
+
+/** Runs a push or pull, recording it for the health report whatever the outcome. */
+async function recorded<T>(
+	deps: { db: Db; logger: Logger },
+	base: {
+		kind: 'push' | 'pull';
+		user: AuthUser;
+		deviceId: string | null;
+		operations: number;
+		dataBytes: number;
+	},
+	work: () => Promise<T>,
+	summarize: (result: T) => { conflicts: number; syncToken: string; dataBytes?: number }
+): Promise<T> {
+	const started = performance.now();
+	const common = {
+		kind: base.kind,
+		userId: base.user.id,
+		deviceId: base.deviceId,
+		operations: base.operations
+	};
+	try {
+		const result = await work();
+		const s = summarize(result);
+		await recordSync(deps.db, deps.logger, {
+			...common,
+			durationMs: performance.now() - started,
+			success: true,
+			conflicts: s.conflicts,
+			dataBytes: s.dataBytes ?? base.dataBytes,
+			syncToken: s.syncToken
+		});
+		return result;
+	} catch (error) {
+		const clientError = error instanceof HttpError && error.status < 500;
+		if (!clientError) {
+			await recordSync(deps.db, deps.logger, {
+				...common,
+				durationMs: performance.now() - started,
+				success: false,
+				conflicts: 0,
+				dataBytes: base.dataBytes,
+				error: (error as Error).message
+			});
+		}
+		throw error;
+	}
+}
+
+/** `/api/sync/*` and `/api/openapi.json` (DESIGN "Sync API", "Sync API details"). */
+export function mountSyncRoutes(router: Router, deps: PushDeps): void {
+	const { db } = deps;
+
+	router.post('/api/sync/push', async (ctx) => {
+		const user = await ctx.authenticate();
+		const body = await ctx.json();
+		const parsed = PushEnvelopeSchema.safeParse(body);
+		if (!parsed.success) throw badRequest(parsed.error);
+		const envelope = parsed.data;
+		try {
+			decodeToken(envelope.lastSyncToken);
+		} catch (error) {
+			if (error instanceof SyncError) throw new HttpError(400, error.code, error.message, error.field);
+			throw error;
+		}
+		if (envelope.operations.length > 1000) {
+			throw new HttpError(400, 'too_many_operations', 'at most 1000 operations per push', 'operations');
+		}
+		const result = await recorded(
+			deps,
+			{
+				kind: 'push',
+				user,
+				deviceId: envelope.deviceId,
+				operations: envelope.operations.length,
+				dataBytes: Number(ctx.req.headers['content-length'] ?? 0)
+			},
+			() => push(deps, user, envelope),
+			(r) => ({ conflicts: r.conflicts.length, syncToken: r.syncToken })
+		);
+		sendJsonCompressed(ctx.req, ctx.res, 200, result);
+		return undefined;
+	});
+
+	router.get('/api/sync/pull', async (ctx) => {
+		const user = await ctx.authenticate();
+		const parsed = PullQuerySchema.safeParse(Object.fromEntries(ctx.url.searchParams));
+		if (!parsed.success) throw badRequest(parsed.error);
+		const query = parsed.data;
+		const entities = query.entities
+			?.split(',')
+			.filter((e) => e.trim() !== '')
+			.map((e) => entityParam(e, 'entities'));
+		const page = await recorded(
+			deps,
+			{ kind: 'pull', user, deviceId: query.deviceId ?? null, operations: 0, dataBytes: 0 },
+			async () => {
+				try {
+					return await pullChanges(db, user, {
+						lastSyncToken: query.lastSyncToken,
+						entities,
+						limit: query.limit
+					});
+				} catch (error) {
+					if (error instanceof SyncError) throw new HttpError(400, error.code, error.message, error.field);
+					throw error;
+				}
+			},
+			(p) => ({ conflicts: 0, syncToken: p.syncToken, dataBytes: 0 })
+		);
+		sendJsonCompressed(ctx.req, ctx.res, 200, page);
+		return undefined;
+	});
+
+	router.get('/api/sync/status', async (ctx) => {
+		const user = await ctx.authenticate();
+		const deviceId = ctx.url.searchParams.get('deviceId') ?? undefined;
+		const lastSync = await lastSyncOf(db, user.id, deviceId);
+		return { json: { serverTime: Date.now(), ...(lastSync ? { lastSync } : {}) } };
+	});
+
+	router.get('/api/sync/checksums/:entity', async (ctx) => {
+		const user = await ctx.authenticate();
+		const entity = entityParam(ctx.params.entity ?? '', 'entity');
+		const { rows } = await db.query<{ entity_id: string; data: Record<string, unknown>; version: number }>(
+			`SELECT entity_id::text AS entity_id, data, version FROM ${visibleRowsSql(entity, user, '$1::uuid')} r ORDER BY entity_id`,
+			user.role === 'OWNER' ? [] : [user.id]
+		);
+		const checksums: Record<string, string> = {};
+		for (const row of rows) {
+			checksums[row.entity_id] = await sha256Hex(
+				canonicalJson(visibleData(user, entity, { ...row.data, version: row.version }))
+			);
+		}
+		sendJsonCompressed(ctx.req, ctx.res, 200, { entity, checksums });
+		return undefined;
+	});
+
+	router.get('/api/sync/health', async (ctx) => {
+		requireOwner(await ctx.authenticate());
+		return { json: await healthReport(db) };
+	});
+	router.get('/api/sync/health/series', async (ctx) => {
+		requireOwner(await ctx.authenticate());
+		return { json: await healthSeries(db) };
+	});
+	router.get('/api/sync/devices', async (ctx) => {
+		requireOwner(await ctx.authenticate());
+		return { json: await devices(db) };
+	});
+
+	router.get('/api/openapi.json', (ctx: RouteContext) => {
+		sendJsonCompressed(ctx.req, ctx.res, 200, openApiDocument());
+		return undefined;
+	});
+}

@@ -1,0 +1,56 @@
+import type { AuthUser } from '../auth/roles.ts';
+
+/**
+ * What a caller may see (DESIGN "Sync API details", Visibility): an owner everything; a worker the
+ * jobs assigned to them, those jobs' materials and customers, and never `price`. Everything a worker
+ * cannot see is absent from pull, checksums, push responses and the board.
+ */
+export type EntityName = 'customer' | 'job' | 'material';
+
+export const ENTITY_NAMES: readonly EntityName[] = ['customer', 'job', 'material'];
+
+/** Fields removed from a worker's view of each entity. */
+const HIDDEN_FROM_WORKERS: Readonly<Record<EntityName, readonly string[]>> = {
+	customer: [],
+	job: ['price'],
+	material: []
+};
+
+/** The entity JSON as `user` may see it (a copy; the input is untouched). */
+export function visibleData<T extends Record<string, unknown>>(
+	user: AuthUser,
+	entity: EntityName,
+	data: T
+): T {
+	if (user.role === 'OWNER') return data;
+	const copy = { ...data };
+	for (const field of HIDDEN_FROM_WORKERS[entity]) delete copy[field];
+	return copy;
+}
+
+/**
+ * SQL condition over a row with `entity_type`, `entity_id` and `job_id` columns (aliased `alias`),
+ * true when the worker `$userParam` may see it. Current assignments decide, so a worker removed from
+ * a job stops seeing it at once.
+ */
+export function workerVisibleSql(alias: string, userParam: string): string {
+	return `(
+		(${alias}.entity_type IN ('job', 'material') AND ${alias}.job_id IN
+			(SELECT job_id FROM job_assignments WHERE user_id = ${userParam}))
+		OR (${alias}.entity_type = 'customer' AND ${alias}.entity_id IN
+			(SELECT j.customer_id FROM jobs j JOIN job_assignments a ON a.job_id = j.id
+			 WHERE a.user_id = ${userParam} AND j.customer_id IS NOT NULL))
+	)`;
+}
+
+/** The projected rows of `entity` visible to `user`, as a `FROM` source with `entity_type`, `entity_id`, `job_id`. */
+export function visibleRowsSql(entity: EntityName, user: AuthUser, userParam: string): string {
+	const source =
+		entity === 'customer'
+			? `(SELECT 'customer'::text AS entity_type, id AS entity_id, NULL::uuid AS job_id, data, version FROM customers)`
+			: entity === 'job'
+				? `(SELECT 'job'::text AS entity_type, id AS entity_id, id AS job_id, data, version FROM jobs)`
+				: `(SELECT 'material'::text AS entity_type, id AS entity_id, job_id, data, version FROM materials)`;
+	const where = user.role === 'OWNER' ? 'true' : workerVisibleSql('v', userParam);
+	return `(SELECT * FROM ${source} v WHERE ${where})`;
+}
