@@ -51,6 +51,20 @@ export const metrics = {
 		buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 		registers: [registry]
 	}),
+	/** From a document change to its rows committed by the projection (issue 4: p99 < 250 ms). */
+	projectionLag: new Histogram({
+		name: 'khs_projection_lag_seconds',
+		help: 'Time from a document change to its projected rows being committed',
+		buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+		registers: [registry]
+	}),
+	/** Sync API requests (push, pull) by outcome; the health report reads sync_metrics instead. */
+	syncRequests: new Counter({
+		name: 'khs_sync_requests_total',
+		help: 'Sync API push and pull requests, by kind and outcome',
+		labelNames: ['kind', 'outcome'] as const,
+		registers: [registry]
+	}),
 	/** Websocket document connections refused in onAuthenticate, by reason. */
 	collabRejections: new Counter({
 		name: 'khs_collab_rejections_total',
