@@ -1,0 +1,186 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoId } from '../../server/seed/demo-content.ts';
+import {
+	hasChromium,
+	launchBrowser,
+	material,
+	newPhone,
+	type RunningServer,
+	screenshot,
+	setQuantity,
+	signIn,
+	startServer,
+	waitForOfflineShell
+} from './support.ts';
+
+/**
+ * Issue 5's four scenarios against the real server (demo seed) in real Chromium. Worker Ana is on
+ * the crew of "Roof repair, building B"; the owner sees everything.
+ */
+const ROOF_JOB = demoId('job:Roof repair, building B');
+const STEP_MS = 15_000;
+
+describe.skipIf(!hasChromium)('app end to end', () => {
+	let server: RunningServer;
+	let browser: Browser;
+	const contexts: BrowserContext[] = [];
+
+	beforeAll(async () => {
+		server = await startServer();
+		browser = await launchBrowser();
+	}, 240_000);
+
+	afterAll(async () => {
+		for (const context of contexts) await context.close().catch(() => {});
+		await browser?.close();
+		await server?.stop();
+	});
+
+	async function person(email: string): Promise<Page> {
+		const context = await newPhone(browser);
+		contexts.push(context);
+		const page = await context.newPage();
+		await signIn(page, server.base, email);
+		return page;
+	}
+
+	async function openJob(page: Page, jobId = ROOF_JOB): Promise<void> {
+		await page.goto(`${server.base}/jobs/${jobId}`);
+		await page.getByTestId('material-list').waitFor({ timeout: STEP_MS });
+	}
+
+	async function addMaterial(page: Page, name: string, quantity: number): Promise<void> {
+		await page.getByTestId('new-material-name').fill(name);
+		await page.getByTestId('new-material-quantity').fill(String(quantity));
+		await page.getByTestId('add-material').click();
+		await material(page, name).waitFor();
+	}
+
+	it('1. a worker and the owner see each other’s material edits live', async () => {
+		const ana = await person('ana@khs.demo');
+		const owner = await person('owner@khs.demo');
+		await openJob(ana);
+		await openJob(owner);
+
+		await addMaterial(ana, 'Flashing tape', 2);
+		await material(owner, 'Flashing tape').waitFor({ timeout: STEP_MS });
+
+		await setQuantity(owner, 'Flashing tape', 4);
+		await expect
+			.poll(() => material(ana, 'Flashing tape').getByTestId('material-quantity').inputValue(), {
+				timeout: STEP_MS
+			})
+			.toBe('4');
+		// Presence: each sees the other on the page.
+		await expect
+			.poll(() => owner.getByTestId('presence').textContent(), { timeout: STEP_MS })
+			.toContain('Ana');
+
+		await screenshot(ana, 'e2e-1-worker-live');
+		await screenshot(owner, 'e2e-1-owner-live');
+	}, 90_000);
+
+	it('2. offline edits survive a reload and merge by max and OR; the owner is told why', async () => {
+		const ana = await person('ana@khs.demo');
+		const owner = await person('owner@khs.demo');
+		await openJob(owner);
+		await addMaterial(owner, 'Drip edge', 5);
+		await openJob(ana);
+		await material(ana, 'Drip edge').waitFor({ timeout: STEP_MS });
+		await expect
+			.poll(() => ana.getByTestId('sync-status').getAttribute('data-state'), { timeout: STEP_MS })
+			.toBe('saved');
+		await waitForOfflineShell(ana);
+
+		await ana.context().setOffline(true);
+		await expect.poll(() => ana.getByTestId('sync-status').getAttribute('data-state')).toBe('offline');
+		await setQuantity(ana, 'Drip edge', 8);
+		await material(ana, 'Drip edge').getByTestId('material-purchased').check();
+
+		// Reload with no network: the shell comes from the service worker, the list from IndexedDB.
+		await ana.reload();
+		await material(ana, 'Drip edge').waitFor({ timeout: STEP_MS });
+		expect(await material(ana, 'Drip edge').getByTestId('material-quantity').inputValue()).toBe('8');
+		expect(await material(ana, 'Drip edge').getByTestId('material-purchased').isChecked()).toBe(true);
+		expect(Number(await ana.getByTestId('sync-status').getAttribute('data-pending'))).toBeGreaterThan(0);
+		await screenshot(ana, 'e2e-2-worker-offline-after-reload');
+
+		// Meanwhile the owner, online, lowers the quantity and ticks then un-ticks purchased.
+		await setQuantity(owner, 'Drip edge', 3);
+		const ownerTick = material(owner, 'Drip edge').getByTestId('material-purchased');
+		await ownerTick.check();
+		await ownerTick.uncheck();
+		await expect
+			.poll(() => owner.getByTestId('sync-status').getAttribute('data-state'), { timeout: STEP_MS })
+			.toBe('saved');
+
+		await ana.context().setOffline(false);
+		for (const page of [ana, owner]) {
+			await expect
+				.poll(() => material(page, 'Drip edge').getByTestId('material-quantity').inputValue(), {
+					timeout: STEP_MS
+				})
+				.toBe('8');
+			await expect
+				.poll(() => material(page, 'Drip edge').getByTestId('material-purchased').isChecked(), {
+					timeout: STEP_MS
+				})
+				.toBe(true);
+		}
+		await expect
+			.poll(() => ana.getByTestId('sync-status').getAttribute('data-state'), { timeout: STEP_MS })
+			.toBe('saved');
+		const notice = owner.locator('[data-testid=notice][data-kind=merge]');
+		await expect
+			.poll(() => notice.allTextContents(), { timeout: STEP_MS })
+			.toEqual(expect.arrayContaining([expect.stringMatching(/Quantity is 8, not 3: Ana raised it/)]));
+		await expect
+			.poll(() => notice.allTextContents(), { timeout: STEP_MS })
+			.toEqual(expect.arrayContaining([expect.stringMatching(/Purchased is ticked: Ana ticked it/)]));
+		await screenshot(ana, 'e2e-2-worker-back-online');
+		await screenshot(owner, 'e2e-2-owner-notice');
+	}, 120_000);
+
+	it('3. the owner’s open board updates live when a worker changes a job’s status', async () => {
+		const owner = await person('owner@khs.demo');
+		const ana = await person('ana@khs.demo');
+		const card = owner.locator(`[data-testid=job-card][data-job-id="${ROOF_JOB}"]`);
+		await card.waitFor({ timeout: STEP_MS });
+		expect(await card.getAttribute('data-status')).toBe('in_progress');
+
+		await openJob(ana);
+		await ana.getByTestId('job-status').selectOption('on_hold');
+		await expect.poll(() => card.getAttribute('data-status'), { timeout: 5_000 }).toBe('on_hold');
+		expect(await owner.locator('[data-testid=board-column][data-status=on_hold]').textContent()).toContain(
+			'Roof repair, building B'
+		);
+		await screenshot(owner, 'e2e-3-owner-board-live');
+	}, 90_000);
+
+	it('4. a worker never sees the price, and a forbidden price edit is undone with a notice', async () => {
+		const ana = await person('ana@khs.demo');
+		await openJob(ana);
+		expect(await ana.getByTestId('job-price').count()).toBe(0);
+		expect(await ana.locator('main').textContent()).not.toMatch(/8[,.]?400/);
+
+		// The UI offers no price field, so write it the way a tampered client would.
+		await ana.evaluate((jobId) => {
+			const khs = (
+				window as unknown as {
+					__khs: { sync: { get(n: string): { job(): { entity: { set(v: object): void } } } } };
+				}
+			).__khs;
+			khs.sync.get(`job:${jobId}`)?.job().entity.set({ price: 1 });
+		}, ROOF_JOB);
+		const notice = ana.locator('[data-testid=notice][data-kind=rejected]');
+		await expect
+			.poll(() => notice.allTextContents(), { timeout: STEP_MS })
+			.toEqual(expect.arrayContaining([expect.stringMatching(/Your change to price was undone/)]));
+
+		const owner = await person('owner@khs.demo');
+		await openJob(owner);
+		await expect.poll(() => owner.getByTestId('job-price').inputValue(), { timeout: STEP_MS }).toBe('8400');
+		await screenshot(ana, 'e2e-4-worker-price-undone');
+	}, 90_000);
+});

@@ -1,0 +1,123 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+
+/** End-to-end harness: the real server process (`npm start` path) and Debian's Chromium. */
+export const e2eDefaults = {
+	chromium: '/usr/bin/chromium',
+	chromiumArgs: [
+		'--headless',
+		'--no-sandbox',
+		'--disable-gpu',
+		'--disable-background-networking',
+		'--disable-component-update',
+		'--disable-sync'
+	],
+	startTimeoutMs: 180_000,
+	artifacts: join(process.cwd(), 'test-results'),
+	phone: { width: 390, height: 844 },
+	password: 'demo1234'
+} as const;
+
+export const hasChromium = existsSync(e2eDefaults.chromium);
+
+export interface RunningServer {
+	base: string;
+	stop(): Promise<void>;
+}
+
+/**
+ * Starts `scripts/start.mjs` (builds the app when stale) on a free port with a fresh embedded
+ * database and the demo seed, or on `TEST_DATABASE_URL` when set (real Postgres, as CI runs it).
+ */
+export async function startServer(): Promise<RunningServer> {
+	const dataDir = await mkdtemp(join(tmpdir(), 'khs-e2e-'));
+	const proc: ChildProcess = spawn(process.execPath, ['scripts/start.mjs'], {
+		env: {
+			...process.env,
+			PORT: '0',
+			HOST: '127.0.0.1',
+			DATA_DIR: dataDir,
+			DATABASE_URL: process.env.TEST_DATABASE_URL ?? '',
+			LOG_LEVEL: 'info'
+		},
+		stdio: ['ignore', 'pipe', 'inherit']
+	});
+	const port = await new Promise<number>((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error('server did not start')), e2eDefaults.startTimeoutMs);
+		proc.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+		createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+			try {
+				const entry = JSON.parse(line) as { msg?: string; port?: number };
+				if (entry.msg === 'listening' && entry.port) {
+					clearTimeout(timer);
+					resolve(entry.port);
+				}
+			} catch {
+				// Build output, not a log line.
+			}
+		});
+	});
+	return {
+		base: `http://127.0.0.1:${port}`,
+		async stop() {
+			if (proc.exitCode === null) {
+				const exited = new Promise((r) => proc.once('exit', r));
+				proc.kill('SIGTERM');
+				await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+				if (proc.exitCode === null) proc.kill('SIGKILL');
+			}
+			await rm(dataDir, { recursive: true, force: true });
+		}
+	};
+}
+
+export function launchBrowser(): Promise<Browser> {
+	return chromium.launch({ executablePath: e2eDefaults.chromium, args: [...e2eDefaults.chromiumArgs] });
+}
+
+export async function newPhone(browser: Browser): Promise<BrowserContext> {
+	return browser.newContext({ viewport: e2eDefaults.phone, hasTouch: true });
+}
+
+/** Signs in through the login form and waits for the board. */
+export async function signIn(page: Page, base: string, email: string): Promise<void> {
+	await page.goto(`${base}/login`);
+	await page.getByLabel('Email').fill(email);
+	await page.getByLabel('Password').fill(e2eDefaults.password);
+	await page.getByRole('button', { name: 'Sign in' }).click();
+	await page.waitForURL(`${base}/`);
+}
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+	await mkdir(e2eDefaults.artifacts, { recursive: true });
+	await page.screenshot({ path: join(e2eDefaults.artifacts, `${name}.png`), fullPage: true });
+}
+
+/** The row of one material, by its name. */
+export function material(page: Page, name: string) {
+	return page.locator(`[data-testid=material][data-name="${name}"]`);
+}
+
+/** Sets a material's quantity the way a person does: type it, press Enter. */
+export async function setQuantity(page: Page, name: string, value: number): Promise<void> {
+	const input = material(page, name).getByTestId('material-quantity');
+	await input.fill(String(value));
+	await input.press('Enter');
+}
+
+/** Waits until the service worker controls the page, so a reload works offline. */
+export async function waitForOfflineShell(page: Page): Promise<void> {
+	await page.evaluate(async () => {
+		await navigator.serviceWorker.ready;
+		if (!navigator.serviceWorker.controller) {
+			await new Promise<void>((resolve) =>
+				navigator.serviceWorker.addEventListener('controllerchange', () => resolve(), { once: true })
+			);
+		}
+	});
+}
