@@ -1,4 +1,10 @@
-import type { Document, Extension, onChangePayload, onLoadDocumentPayload } from '@hocuspocus/server';
+import type {
+	connectedPayload,
+	Document,
+	Extension,
+	onChangePayload,
+	onLoadDocumentPayload
+} from '@hocuspocus/server';
 import { isTransactionOrigin } from '@hocuspocus/server';
 import pino, { type Logger } from 'pino';
 import * as Y from 'yjs';
@@ -217,6 +223,13 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 			} catch (error) {
 				logger.error({ err: error, documentName }, 'cannot persist update');
 			}
+		},
+
+		// A client that (re)connects learns at once what is already durable — edits it sent before a
+		// restart, or that a peer instance relayed and this one logged — rather than at its next commit.
+		async connected({ documentName, connection }: connectedPayload) {
+			const state = docs.get(documentName);
+			if (state) connection.sendStateless(encodeDurableAck(state.clock.encode()));
 		},
 
 		async afterUnloadDocument({ documentName }) {
