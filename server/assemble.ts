@@ -7,6 +7,7 @@ import type { Db } from './db/port.ts';
 import { createDocStore, type DocStore } from './docs/store.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
+import { createSyncApi } from './sync/index.ts';
 
 /**
  * The product's server wiring in one place — storage, persistence, write rules, the app — so
@@ -43,13 +44,21 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		logger: logger.child({ subsystem: 'write-guard' }),
 		onRefused: () => metrics.writeRefusals.inc()
 	});
+	// Projection, change log and the REST sync API (issue 4); push waits on persistence for durability.
+	const sync = createSyncApi({ db, logger, durability: persistence });
 	const app = await createApp({
 		...appOptions,
 		db,
 		logger,
+		routes: [...(appOptions.routes ?? []), sync.mount],
 		// The guard first: its compensating writes are then logged by persistence like any update.
 		// Redis last: it relays what the others accepted (its priority orders its own hooks anyway).
-		hocuspocusExtensions: [writeGuard, persistence, ...(redis ? [createRedisExtension(redis)] : [])]
+		hocuspocusExtensions: [
+			writeGuard,
+			persistence,
+			...sync.extensions,
+			...(redis ? [createRedisExtension(redis)] : [])
+		]
 	});
 	return {
 		app,
