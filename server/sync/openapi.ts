@@ -19,10 +19,21 @@ import {
  * `GET /api/openapi.json`, generated from the same zod schemas that validate requests and that tests
  * parse responses with (issue 4: one source, never written twice).
  */
-const schema = (s: z.ZodType) =>
-	z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any', io: 'output' });
-const inputSchema = (s: z.ZodType) =>
+const inline = (s: z.ZodType) =>
 	z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any', io: 'input' });
+/** Named schemas (`.meta({id})`) become `components.schemas` and are referenced; others are inlined. */
+const schema = (s: z.ZodType) => {
+	const id = z.globalRegistry.get(s)?.id;
+	return id ? { $ref: `#/components/schemas/${id}` } : inline(s);
+};
+const inputSchema = schema;
+function componentSchemas(): unknown {
+	return z.toJSONSchema(z.globalRegistry, {
+		target: 'openapi-3.0',
+		unrepresentable: 'any',
+		uri: (id) => `#/components/schemas/${id}`
+	}).schemas;
+}
 
 const json = (s: z.ZodType, description = 'OK') => ({
 	description,
@@ -39,7 +50,7 @@ function queryParams(s: z.ZodObject) {
 		name,
 		in: 'query',
 		required: false,
-		schema: inputSchema(field as z.ZodType)
+		schema: inline(field as z.ZodType)
 	}));
 }
 
@@ -55,7 +66,10 @@ export function openApiDocument(): unknown {
 				'Push operations and pull a projected change log (DESIGN "Sync API"). Responses honour Accept-Encoding br/gzip; ' +
 				'request bodies may be Content-Encoding br/gzip; bodies over 5 MB (after decompression) get 413.'
 		},
-		components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+		components: {
+			schemas: componentSchemas(),
+			securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } }
+		},
 		security: bearer,
 		paths: {
 			'/api/sync/push': {

@@ -36,18 +36,22 @@ export const SyncOperationSchema = z
 	})
 	.meta({ id: 'SyncOperation' });
 
+const pushEnvelopeFields = {
+	lastSyncToken: z.string().optional(),
+	deviceId: z.string().min(1).max(200)
+};
+
 export const PushRequestSchema = z
 	.object({
 		operations: z
 			.array(SyncOperationSchema)
 			.meta({ description: 'At most 1000; each is validated on its own' }),
-		lastSyncToken: z.string().optional(),
-		deviceId: z.string().min(1).max(200)
+		...pushEnvelopeFields
 	})
 	.meta({ id: 'PushRequest' });
 
 /** The envelope as validated: operations are checked one by one, so one bad operation rejects only itself. */
-export const PushEnvelopeSchema = PushRequestSchema.extend({ operations: z.array(z.unknown()) });
+export const PushEnvelopeSchema = z.object({ operations: z.array(z.unknown()), ...pushEnvelopeFields });
 
 export const OperationErrorSchema = z.object({
 	code: z.string(),

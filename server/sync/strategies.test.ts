@@ -147,7 +147,7 @@ describe('default policy end to end', () => {
 			clock: new HybridClock()
 		};
 		const conflictsNow = async () => {
-			const conn = await env.server.app.hocuspocus.openDirectConnection(`customer:${id}`, {});
+			const conn = await env.server.app.hocuspocus.openDirectConnection(`customer:${id}`);
 			const found = new CustomerDoc(conn.document as Y.Doc, id, reader).conflicts();
 			await conn.disconnect({ unloadImmediately: false });
 			return found;
