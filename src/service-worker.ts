@@ -2,6 +2,8 @@
 /// <reference no-default-lib="true"/>
 /// <reference lib="esnext" />
 /// <reference lib="webworker" />
+
+import { absoluteShell } from '$lib/offline/shell.ts';
 import { build, files, version } from '$service-worker';
 
 /**
@@ -29,7 +31,7 @@ sw.addEventListener('install', (event) => {
 			const cache = await caches.open(swDefaults.cache);
 			await cache.addAll(PRECACHE);
 			// The shell page too: a reload offline on any route needs it.
-			await cache.add(new Request(swDefaults.shellUrl, { cache: 'reload' }));
+			await storeShell(cache, await fetch(new Request(swDefaults.shellUrl, { cache: 'reload' })));
 			await sw.skipWaiting();
 		})()
 	);
@@ -67,7 +69,7 @@ async function navigate(request: Request): Promise<Response> {
 	try {
 		const response = await withTimeout(fetch(request), swDefaults.navigationTimeoutMs);
 		if (response.ok && new URL(request.url).pathname === swDefaults.shellUrl) {
-			await cache.put(swDefaults.shellUrl, response.clone());
+			await storeShell(cache, response.clone());
 		}
 		return response;
 	} catch {
@@ -80,6 +82,16 @@ async function navigate(request: Request): Promise<Response> {
 			})
 		);
 	}
+}
+
+/** Stores the `/` page with absolute paths, so it can stand in for any route (see shell.ts). */
+async function storeShell(cache: Cache, response: Response): Promise<void> {
+	if (!response.ok) return;
+	const html = absoluteShell(await response.text());
+	await cache.put(
+		swDefaults.shellUrl,
+		new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } })
+	);
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
