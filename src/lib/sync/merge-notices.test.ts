@@ -79,6 +79,22 @@ describe('merge notices', () => {
 		);
 	});
 
+	it('says the other side was offline when the concurrent writes are seconds apart', () => {
+		let t = 1000;
+		const owner = replica('olivia', 'OWNER', () => t);
+		const ana = replica('ana', 'WORKER', () => t);
+		owner.list.add({ id: 'm1', name: 'Nails', quantity: 5 });
+		sync(owner.doc, ana.doc);
+		ana.list.require('m1').set({ quantity: 8 });
+		t = 9000;
+		owner.list.require('m1').set({ quantity: 3 });
+		sync(owner.doc, ana.doc);
+		const [notice] = mergeNotices([owner.list.require('m1')], noticeCtx('olivia', { now: 9100 }));
+		expect(notice?.text).toBe(
+			'Quantity is 8, not 3: Ana raised it while working offline. The higher amount is kept.'
+		);
+	});
+
 	it('leaves USER_CHOICE conflicts to the inbox', () => {
 		const t = 1000;
 		const a = new Y.Doc();

@@ -102,9 +102,13 @@ function sentence(
 		winner.u === ctx.userId
 			? 'You, on another device,'
 			: (ctx.nameOf(winner.u) ?? (winner.r === 'OWNER' ? 'The owner' : 'A crew member'));
+	// Two writes that did not see each other although mine was made online and seconds apart from
+	// theirs (or theirs arrived long after it was made): theirs was made offline.
+	const theirsOffline =
+		Math.abs(winner.t - mine.t) > ctx.offlineWriteAgeMs / 3 || ctx.now - winner.t > ctx.offlineWriteAgeMs;
 	const when = ctx.wasOffline(mine.t)
 		? 'while you were offline'
-		: ctx.now - winner.t > ctx.offlineWriteAgeMs
+		: theirsOffline
 			? 'while working offline'
 			: 'at the same time';
 	const lead =
