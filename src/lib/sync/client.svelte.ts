@@ -197,9 +197,11 @@ export class DocSession {
 			this.tracker.acknowledge(message.stateVector);
 			syncStatus.markSynced();
 		} else {
+			// The server may send the whole sentence; otherwise say it in the same words ourselves.
 			const label = message.field ? fieldLabel(message.field).toLowerCase() : 'this';
 			const why = message.message ?? 'you are not allowed to change it';
-			notices.push('rejected', `Your change to ${label} was undone: ${lowerFirst(why)}`, this.subject(null));
+			const text = /^your change/i.test(why) ? why : `Your change to ${label} was undone: ${lowerFirst(why)}`;
+			notices.push('rejected', text, this.subject(null));
 		}
 	}
 
