@@ -35,6 +35,8 @@ interface DocState {
 	dirtySince: number | undefined;
 	running: Promise<ProjectionResult> | undefined;
 	retryDelayMs: number;
+	/** The last committed projection and the state vector it read. */
+	last: { stateVector: string; result: ProjectionResult } | undefined;
 }
 
 /**
@@ -59,7 +61,14 @@ export function createProjectionExtension(options: {
 	function stateOf(documentName: string, document: Y.Doc): DocState {
 		let state = docs.get(documentName);
 		if (!state) {
-			state = { document, timer: undefined, dirtySince: undefined, running: undefined, retryDelayMs: 0 };
+			state = {
+				document,
+				timer: undefined,
+				dirtySince: undefined,
+				running: undefined,
+				retryDelayMs: 0,
+				last: undefined
+			};
 			docs.set(documentName, state);
 		}
 		state.document = document;
@@ -89,16 +98,21 @@ export function createProjectionExtension(options: {
 			clearTimeout(state.timer);
 			state.timer = undefined;
 		}
+		const stateVector = Y.encodeStateVector(state.document);
+		const vectorKey = stateVector.join(',');
+		// Nothing changed since the last projection (no change event, same state vector): a push's
+		// projectNow right after the coalescing timer already projected its transaction.
+		if (state.dirtySince === undefined && state.last?.stateVector === vectorKey) return state.last.result;
 		const since = state.dirtySince;
 		state.dirtySince = undefined;
 		// JSON and state vector from the same synchronous read: they describe one document state.
 		const entities = extractEntities(documentName, state.document);
-		const stateVector = Y.encodeStateVector(state.document);
 		const running = writeProjection(db, entities, stateVector);
 		state.running = running;
 		try {
 			const result = await running;
 			state.retryDelayMs = 0;
+			state.last = { stateVector: vectorKey, result };
 			if (since !== undefined) metrics.projectionLag.observe((performance.now() - since) / 1000);
 			if (result.changed.length > 0) {
 				const event = { ...result, documentName };

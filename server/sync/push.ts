@@ -59,7 +59,7 @@ interface Unit {
 	error?: ProcessedOperation['error'];
 }
 
-function rejection(error: unknown): ProcessedOperation['error'] {
+function rejection(error: unknown, logger: Logger): ProcessedOperation['error'] {
 	if (error instanceof SyncError)
 		return { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) };
 	if (error instanceof CrdtError) {
@@ -69,7 +69,9 @@ function rejection(error: unknown): ProcessedOperation['error'] {
 			...(error.field ? { field: `data.${error.field}` } : {})
 		};
 	}
-	throw error;
+	// A bug, not bad input: this operation is rejected and logged; the others proceed.
+	logger.error({ err: error }, 'operation failed unexpectedly');
+	return { code: 'internal', message: 'internal error applying this operation' };
 }
 
 /**
@@ -224,10 +226,13 @@ async function applyUnits(
 	const assigned = user.role === 'OWNER' ? null : await assignedJobs(deps.db, user.id);
 	const ctx = { writer: { userId: user.id, deviceId, role: user.role }, clock: deps.clock };
 	try {
+		// Every lookup in three round trips, not two per operation (bench:api).
+		const facts = await prefetch(deps.db, units);
+		const byDoc = new Map<string, Unit[]>();
 		for (const unit of units) {
 			const op = unit.batched.op;
 			try {
-				const { docName, jobId } = await documentOf(deps.db, op, unit.entityId);
+				const { docName, jobId } = documentOf(op, unit.entityId, facts);
 				unit.docName = docName;
 				unit.jobId = jobId;
 				if (assigned && (op.entity === 'customer' || !assigned.has(jobId ?? unit.entityId))) {
@@ -236,29 +241,45 @@ async function applyUnits(
 						`you are not assigned to this ${op.entity === 'customer' ? 'customer' : 'job'}`
 					);
 				}
-				const { currentVersion, base } = await versions(deps.db, op, unit.entityId);
-				let connection = connections.get(docName);
-				if (!connection) {
-					connection = await deps.hocuspocus.openDirectConnection(docName, { user, access: 'write' });
-					connections.set(docName, connection);
-				}
-				await connection.transact((doc: Y.Doc) => {
-					unit.outcome = applyOperation({
-						doc,
-						op,
-						entityId: unit.entityId,
-						jobId,
-						ctx,
-						role: user.role,
-						currentVersion,
-						base,
-						policy: deps.policy
-					});
-				});
-				conflicts.push(...(unit.outcome?.conflicts ?? []));
+				versions(op, unit.entityId, facts); // rejects a version from the future before any write
+				byDoc.set(docName, [...(byDoc.get(docName) ?? []), unit]);
 			} catch (error) {
-				unit.error = rejection(error);
+				unit.error = rejection(error, deps.logger);
 			}
+		}
+		await Promise.all(
+			[...byDoc.keys()].map(async (docName) => {
+				connections.set(
+					docName,
+					await deps.hocuspocus.openDirectConnection(docName, { user, access: 'write' })
+				);
+			})
+		);
+		for (const [docName, docUnits] of byDoc) {
+			// One Yjs transaction per document: one update to log, one projection. Each operation still
+			// validates fully before its first write, so a rejected one leaves no trace in it.
+			await connections.get(docName)?.transact((doc: Y.Doc) => {
+				for (const unit of docUnits) {
+					const op = unit.batched.op;
+					try {
+						const { currentVersion, base } = versions(op, unit.entityId, facts);
+						unit.outcome = applyOperation({
+							doc,
+							op,
+							entityId: unit.entityId,
+							jobId: unit.jobId,
+							ctx,
+							role: user.role,
+							currentVersion,
+							base,
+							policy: deps.policy
+						});
+						conflicts.push(...unit.outcome.conflicts);
+					} catch (error) {
+						unit.error = rejection(error, deps.logger);
+					}
+				}
+			});
 		}
 		if (connections.size === 0) return conflicts;
 		// Persistence's onChange runs in a promise chain started by the update event; one macrotask
@@ -266,8 +287,13 @@ async function applyUnits(
 		await new Promise((resolve) => setImmediate(resolve));
 		await deps.durability.flush();
 		let maxTxid: bigint | null = null;
-		for (const [name, connection] of connections) {
-			const result = await deps.projection.projectNow(name, connection.document ?? undefined);
+		// Documents project in parallel (each in its own transaction, on its own pooled connection).
+		const results = await Promise.all(
+			[...connections].map(([name, connection]) =>
+				deps.projection.projectNow(name, connection.document ?? undefined)
+			)
+		);
+		for (const result of results) {
 			if (result.txid !== null && (maxTxid === null || BigInt(result.txid) > maxTxid))
 				maxTxid = BigInt(result.txid);
 		}
@@ -282,19 +308,70 @@ async function applyUnits(
 	}
 }
 
-async function documentOf(
-	db: Db,
+interface Facts {
+	materialJob: Map<string, string>;
+	current: Map<string, number>;
+	bases: Map<string, BaseVersion>;
+}
+
+async function prefetch(db: Db, units: Unit[]): Promise<Facts> {
+	const facts: Facts = { materialJob: new Map(), current: new Map(), bases: new Map() };
+	const ids = (entity: string) => units.filter((u) => u.batched.op.entity === entity).map((u) => u.entityId);
+	for (const entity of ['customer', 'job', 'material'] as const) {
+		const wanted = ids(entity);
+		if (wanted.length === 0) continue;
+		const { rows } = await db.query<{ id: string; version: number; job_id: string | null }>(
+			`SELECT id::text AS id, version, ${entity === 'material' ? 'job_id::text' : 'NULL::text'} AS job_id
+			 FROM ${TABLE[entity]} WHERE id = ANY($1::uuid[])`,
+			[wanted]
+		);
+		for (const row of rows) {
+			facts.current.set(`${entity}:${row.id}`, row.version);
+			if (row.job_id) facts.materialJob.set(row.id, row.job_id);
+		}
+	}
+	const based = units.filter((u) => u.batched.op.version !== undefined);
+	if (based.length > 0) {
+		const { rows } = await db.query<{
+			entity_type: string;
+			entity_id: string;
+			version: number;
+			data: Record<string, unknown>;
+			state_vector: Uint8Array;
+		}>(
+			`SELECT DISTINCT ON (c.entity_type, c.entity_id, c.version)
+			   c.entity_type, c.entity_id::text AS entity_id, c.version, c.data, c.state_vector
+			 FROM change_log c
+			 JOIN unnest($1::text[], $2::uuid[], $3::int[]) AS w(entity_type, entity_id, version)
+			   ON c.entity_type = w.entity_type AND c.entity_id = w.entity_id AND c.version = w.version
+			 WHERE c.operation IN ('INSERT', 'UPDATE')
+			 ORDER BY c.entity_type, c.entity_id, c.version, c.seq DESC`,
+			[
+				based.map((u) => u.batched.op.entity),
+				based.map((u) => u.entityId),
+				based.map((u) => u.batched.op.version)
+			]
+		);
+		for (const row of rows) {
+			facts.bases.set(`${row.entity_type}:${row.entity_id}:${row.version}`, {
+				version: row.version,
+				data: row.data,
+				stateVector: row.state_vector
+			});
+		}
+	}
+	return facts;
+}
+
+function documentOf(
 	op: SyncOperation,
-	entityId: string
-): Promise<{ docName: string; jobId: string | null }> {
+	entityId: string,
+	facts: Facts
+): { docName: string; jobId: string | null } {
 	if (op.entity === 'customer') return { docName: `customer:${entityId}`, jobId: null };
 	if (op.entity === 'job') return { docName: `job:${entityId}`, jobId: entityId };
-	const { rows } = await db.query<{ job_id: string }>(
-		'SELECT job_id::text AS job_id FROM materials WHERE id = $1',
-		[entityId]
-	);
 	const hinted = op.data?.jobId;
-	const jobId = rows[0]?.job_id ?? (typeof hinted === 'string' ? hinted : undefined);
+	const jobId = facts.materialJob.get(entityId) ?? (typeof hinted === 'string' ? hinted : undefined);
 	if (!jobId) {
 		if (op.type === 'create')
 			throw new SyncError('missing_field', 'a material create needs data.jobId', 'data.jobId');
@@ -313,16 +390,12 @@ async function assignedJobs(db: Db, userId: string): Promise<Set<string>> {
 	return new Set(rows.map((r) => r.job_id));
 }
 
-async function versions(
-	db: Db,
+function versions(
 	op: SyncOperation,
-	entityId: string
-): Promise<{ currentVersion: number; base: BaseVersion | null }> {
-	const { rows } = await db.query<{ version: number }>(
-		`SELECT version FROM ${TABLE[op.entity]} WHERE id = $1`,
-		[entityId]
-	);
-	const currentVersion = rows[0]?.version ?? 0;
+	entityId: string,
+	facts: Facts
+): { currentVersion: number; base: BaseVersion | null } {
+	const currentVersion = facts.current.get(`${op.entity}:${entityId}`) ?? 0;
 	if (op.version === undefined) return { currentVersion, base: null };
 	if (op.version > currentVersion) {
 		throw new SyncError(
@@ -331,17 +404,7 @@ async function versions(
 			'version'
 		);
 	}
-	const { rows: baseRows } = await db.query<{ data: Record<string, unknown>; state_vector: Uint8Array }>(
-		`SELECT data, state_vector FROM change_log
-		 WHERE entity_type = $1 AND entity_id = $2 AND version = $3 AND operation IN ('INSERT', 'UPDATE')
-		 ORDER BY seq DESC LIMIT 1`,
-		[op.entity, entityId, op.version]
-	);
-	const row = baseRows[0];
-	return {
-		currentVersion,
-		base: row ? { version: op.version, data: row.data, stateVector: row.state_vector } : null
-	};
+	return { currentVersion, base: facts.bases.get(`${op.entity}:${entityId}:${op.version}`) ?? null };
 }
 
 async function finalRows(

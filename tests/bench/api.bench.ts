@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:api` (issue 4 "Measured"): push throughput (operations/s, batches of 100) and pull
+ * throughput (changes/s paging through 100,000 changes), each next to the same work done with plain
+ * SQL on the same database in the same run, as a ratio. Real HTTP on 127.0.0.1, real Postgres
+ * (TEST_DATABASE_URL, default the local one), a fresh schema dropped at the end.
+ *
+ * Env: BENCH_PUSH_BATCHES (default 30), BENCH_PULL_CHANGES (default 100000), BENCH_PULL_LIMIT (5000).
+ */
+import { randomUUID } from 'node:crypto';
+import { metrics } from '../../server/metrics.ts';
+import { op, startSyncServer } from '../../server/sync/test-support.ts';
+
+const pushBatches = Number(process.env.BENCH_PUSH_BATCHES ?? 30);
+const pullChanges = Number(process.env.BENCH_PULL_CHANGES ?? 100_000);
+const pullLimit = Number(process.env.BENCH_PULL_LIMIT ?? 5_000);
+const BATCH = 100;
+const JOBS = 10;
+
+const server = await startSyncServer('pg');
+await server.addUser('bench@x.test', 'OWNER');
+const token = await server.login('bench@x.test');
+const { db } = server;
+const jobIds = Array.from({ length: JOBS }, () => randomUUID());
+
+function materialData(jobId: string, i: number) {
+	return { jobId, name: `item ${i}`, quantity: i % 7, unit: 'pcs', purchased: false };
+}
+
+// --- push: the API ---------------------------------------------------------------------------
+// Warm-up: load every list document once so the measurement is steady state, not first loads.
+await server.call(token, 'POST', '/api/sync/push', {
+	deviceId: 'bench',
+	operations: jobIds.map((jobId) =>
+		op({ type: 'create', entity: 'material', entityId: randomUUID(), data: materialData(jobId, 0) })
+	)
+});
+let started = performance.now();
+for (let b = 0; b < pushBatches; b++) {
+	// Each batch: 100 material creates over 10 job lists (10 documents, 10 projections).
+	const operations = Array.from({ length: BATCH }, (_, i) =>
+		op({
+			type: 'create',
+			entity: 'material',
+			entityId: randomUUID(),
+			data: materialData(jobIds[i % JOBS] as string, i)
+		})
+	);
+	const res = await server.call(token, 'POST', '/api/sync/push', { deviceId: 'bench', operations });
+	if (res.status !== 200 || res.body.processed.some((p: { status: string }) => p.status !== 'applied')) {
+		throw new Error(`push failed: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+	}
+}
+const apiPushSeconds = (performance.now() - started) / 1000;
+const apiPushOps = (pushBatches * BATCH) / apiPushSeconds;
+
+// --- push: plain SQL, same rows (entity rows through the triggers + idempotency rows) -------------
+started = performance.now();
+for (let b = 0; b < pushBatches; b++) {
+	const rows = Array.from({ length: BATCH }, (_, i) => ({
+		id: randomUUID(),
+		jobId: jobIds[i % JOBS] as string,
+		i
+	}));
+	await db.transaction(async (tx) => {
+		await tx.query(
+			`INSERT INTO materials (id, job_id, data, version, state_vector)
+			 SELECT u.id, u.job_id, u.data, 1, '\\x00'::bytea FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[]) AS u(id, job_id, data)`,
+			[
+				rows.map((r) => r.id),
+				rows.map((r) => r.jobId),
+				rows.map((r) => JSON.stringify({ id: r.id, ...materialData(r.jobId, r.i) }))
+			]
+		);
+		await tx.query(
+			`INSERT INTO sync_operations (id, user_id, device_id, status, entity, entity_id, version)
+			 SELECT unnest($1::text[]), $2, 'bench', 'applied', 'material', unnest($1::text[]), 1`,
+			[rows.map(() => randomUUID()), jobIds[0]]
+		);
+	});
+}
+const sqlPushSeconds = (performance.now() - started) / 1000;
+const sqlPushOps = (pushBatches * BATCH) / sqlPushSeconds;
+
+// --- pull: seed the change log up to `pullChanges` rows (plain SQL, through the triggers) ---------
+const { rows: countRows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM change_log');
+const missing = pullChanges - (countRows[0]?.n ?? 0);
+for (let done = 0; done < missing; done += 10_000) {
+	const n = Math.min(10_000, missing - done);
+	await db.query(
+		`INSERT INTO materials (id, job_id, data, version, state_vector)
+		 SELECT gen_random_uuid(), $1::uuid, jsonb_build_object('name', 'seed ' || g, 'quantity', g % 9, 'unit', 'm',
+		   'purchased', false, 'notes', '', 'createdAt', 1, 'updatedAt', 1, 'deleted', false, 'jobId', $1::text), 1, '\\x00'::bytea
+		 FROM generate_series(1, $2::int) g`,
+		[jobIds[1], n]
+	);
+}
+
+// --- pull: the API, paging until hasMore is false ------------------------------------------------
+started = performance.now();
+let apiPulled = 0;
+let cursor: string | undefined;
+let pages = 0;
+for (;;) {
+	const qs = new URLSearchParams({ limit: String(pullLimit) });
+	if (cursor) qs.set('lastSyncToken', cursor);
+	const res = await fetch(`${server.http}/api/sync/pull?${qs}`, {
+		headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'br, gzip' }
+	});
+	const page = (await res.json()) as {
+		changes: unknown[];
+		deletions: unknown[];
+		syncToken: string;
+		hasMore: boolean;
+	};
+	apiPulled += page.changes.length + page.deletions.length;
+	pages++;
+	cursor = page.syncToken;
+	if (!page.hasMore) break;
+}
+const apiPullSeconds = (performance.now() - started) / 1000;
+
+// --- pull: plain SQL, the same keyset pages over the same rows -----------------------------------
+started = performance.now();
+let sqlPulled = 0;
+let position = { txid: '0', seq: 0 };
+for (;;) {
+	const { rows } = await db.query<{ seq: number; txid: string; data: unknown }>(
+		`SELECT seq, txid::text AS txid, entity_type, entity_id, operation, user_id, version, data, changed_at
+		 FROM change_log WHERE (txid, seq) > ($1::xid8, $2::bigint) ORDER BY txid, seq LIMIT $3`,
+		[position.txid, position.seq, pullLimit]
+	);
+	sqlPulled += rows.length;
+	const last = rows[rows.length - 1];
+	if (!last || rows.length < pullLimit) break;
+	position = { txid: last.txid, seq: Number(last.seq) };
+}
+const sqlPullSeconds = (performance.now() - started) / 1000;
+
+const lag = (await metrics.projectionLag.get()).values;
+const lagCount = lag.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
+const lagSum = lag.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+console.log('\nbench:api — one run, Postgres', process.env.TEST_DATABASE_URL ?? '127.0.0.1:5432', '\n');
+console.log('| measure | sync API | plain SQL | API / SQL |');
+console.log('|---|---:|---:|---:|');
+console.log(
+	`| push, ops/s (${pushBatches} batches of ${BATCH}, 10 documents each) | ${fmt(apiPushOps)} | ${fmt(sqlPushOps)} | ${(apiPushOps / sqlPushOps).toFixed(3)} |`
+);
+console.log(
+	`| pull, changes/s (${fmt(apiPulled)} changes, ${pages} pages of ${pullLimit}) | ${fmt(apiPulled / apiPullSeconds)} | ${fmt(sqlPulled / sqlPullSeconds)} | ${(apiPulled / apiPullSeconds / (sqlPulled / sqlPullSeconds)).toFixed(3)} |`
+);
+console.log(
+	`\nprojection lag: mean ${((lagSum / Math.max(lagCount, 1)) * 1000).toFixed(1)} ms over ${lagCount} projections`
+);
+if (apiPulled < pullChanges) throw new Error(`pulled ${apiPulled} of ${pullChanges} changes`);
+await server.close();
+process.exit(0);
