@@ -63,8 +63,13 @@ export async function startServerProcess(options: {
 	env?: Record<string, string>;
 	nodeArgs?: string[];
 	startTimeoutMs?: number;
+	/** Another entry point (benchmarks: bare Hocuspocus); it must log `{"msg":"listening","port":…}`. */
+	script?: string;
+	/** Open an IPC channel (benchmarks ask the child for its memory figures). */
+	ipc?: boolean;
 }): Promise<ServerProcess> {
-	const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), 'scripts/start.mjs'], {
+	const script = options.script ?? 'scripts/start.mjs';
+	const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), script], {
 		cwd: root,
 		env: {
 			...process.env,
@@ -77,7 +82,7 @@ export async function startServerProcess(options: {
 			LOG_LEVEL: 'info',
 			...options.env
 		},
-		stdio: ['ignore', 'pipe', 'pipe']
+		stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe']
 	});
 	if (proc.pid === undefined) throw new Error('server process did not start');
 	const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

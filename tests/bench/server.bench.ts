@@ -1,0 +1,222 @@
+// `npm run bench:server` (issue 3 "Measured"): fan-out latency (p50/p99 from an edit on one client
+// to its arrival on each other client of the document) and delivered updates/s, 500 connections over
+// 50 documents, against OUR server (the real process: auth, write guard, durable log on Postgres,
+// projection) and bare Hocuspocus (`new Server()`, no extensions), both started by this script.
+//
+// Env: BENCH_ROUNDS (4) × BENCH_SECONDS (4) measured per server, alternating; BENCH_WARMUP_SECONDS (3);
+// BENCH_RATE (edits/s per document, 10); BENCH_CONNECTIONS (500); BENCH_DOCS (50);
+// BENCH_PROFILE (a directory: write a V8 CPU profile of our server there); TEST_SEED (replay);
+// TEST_DATABASE_URL.
+import { cpus, totalmem } from 'node:os';
+import type { HocuspocusProvider } from '@hocuspocus/provider';
+import * as Y from 'yjs';
+import { HybridClock, MaterialListDoc } from '../../crdt/index.ts';
+import {
+	killIfRunning,
+	login,
+	openTestDatabase,
+	type ServerProcess,
+	startServerProcess
+} from '../integration/support/server-process.ts';
+import { connect, seededRandom, synced, testSeed } from '../integration/support/writers.ts';
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
+const seconds = Number(process.env.BENCH_SECONDS ?? 4);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
+const ratePerDoc = Number(process.env.BENCH_RATE ?? 10);
+const connectionCount = Number(process.env.BENCH_CONNECTIONS ?? 500);
+const docCount = Number(process.env.BENCH_DOCS ?? 50);
+const seed = testSeed();
+
+interface Result {
+	label: string;
+	edits: number;
+	deliveries: number;
+	expected: number;
+	p50: number;
+	p90: number;
+	p99: number;
+	max: number;
+	deliveredPerSecond: number;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+	if (sorted.length === 0) return Number.NaN;
+	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+interface Client {
+	provider: HocuspocusProvider;
+	list: MaterialListDoc;
+	docIndex: number;
+}
+
+interface Session {
+	label: string;
+	clients: Client[];
+	/** Runs the load for `ms`; when `measure`, adds the latencies and counts to `stats`. */
+	load(ms: number, measure: boolean): Promise<void>;
+	stats: { latencies: number[]; deliveries: number; expected: number; edits: number; sendingMs: number };
+}
+
+/** Connects `connectionCount` clients over `docCount` fresh documents of one server. */
+async function open(label: string, ws: string, token: string): Promise<Session> {
+	const random = seededRandom(seed);
+	const docNames = Array.from({ length: docCount }, () => `materials:${crypto.randomUUID()}`);
+	/** `${clientID}:${clock after the edit}` → when it was made. */
+	const sentAt = new Map<string, number>();
+	let measuring = false;
+	const stats = { latencies: [] as number[], deliveries: 0, expected: 0, edits: 0, sendingMs: 0 };
+
+	const clients: Client[] = [];
+	// Connect in batches: a 500-socket SYN burst overflows the default listen backlog on small machines.
+	for (let start = 0; start < connectionCount; start += 100) {
+		const batch: Client[] = [];
+		for (let i = start; i < Math.min(connectionCount, start + 100); i++) {
+			const docIndex = i % docCount;
+			const doc = new Y.Doc();
+			const provider = connect(ws, docNames[docIndex] as string, token, doc);
+			const list = new MaterialListDoc(doc, docNames[docIndex]?.slice('materials:'.length) as string, {
+				writer: { userId: 'bench', deviceId: `bench-${i}`, role: 'OWNER' },
+				clock: new HybridClock()
+			});
+			doc.on('update', (update: Uint8Array, origin: unknown) => {
+				if (origin !== provider || !measuring) return;
+				const now = performance.now();
+				for (const [client, to] of Y.parseUpdateMeta(update).to) {
+					const at = sentAt.get(`${client}:${to}`);
+					if (at === undefined) continue;
+					stats.latencies.push(now - at);
+					stats.deliveries++;
+				}
+			});
+			batch.push({ provider, list, docIndex });
+		}
+		await Promise.all(batch.map((c) => synced(c.provider, 60_000)));
+		clients.push(...batch);
+	}
+	const byDoc = docNames.map((_, d) => clients.filter((c) => c.docIndex === d));
+
+	// The load: every document gets `ratePerDoc` edits a second, each from a random one of its
+	// clients — mostly quantity changes on an existing material, sometimes a new material. Edits are
+	// spread evenly over time (documents in turn), not fired in one burst per tick, which would
+	// measure queueing behind the burst rather than fan-out.
+	let next = 0;
+	const editOne = (measure: boolean) => {
+		const group = byDoc[next++ % docCount] as Client[];
+		const client = group[Math.floor(random() * group.length)] as Client;
+		const ids = client.list.ids();
+		const id = ids.length > 0 && random() < 0.8 ? ids[Math.floor(random() * ids.length)] : undefined;
+		if (id) client.list.require(id).set({ quantity: Math.floor(random() * 100) });
+		else client.list.add({ name: `m${next}`, quantity: 1, unit: 'pcs' });
+		if (!measure) return;
+		const doc = client.provider.document;
+		sentAt.set(`${doc.clientID}:${Y.getState(doc.store, doc.clientID)}`, performance.now());
+		stats.expected += group.length - 1;
+		stats.edits++;
+	};
+
+	return {
+		label,
+		clients,
+		stats,
+		async load(ms, measure) {
+			const started = performance.now();
+			let done = 0;
+			measuring = measure;
+			// Catch up to the target count on every timer fire, so timer jitter does not lower the rate.
+			const timer = setInterval(() => {
+				const target = Math.floor(((performance.now() - started) / 1000) * ratePerDoc * docCount);
+				for (; done < target; done++) editOne(measure);
+			}, 2);
+			await new Promise((resolve) => setTimeout(resolve, ms));
+			clearInterval(timer);
+			if (measure) stats.sendingMs += performance.now() - started;
+			// Let the last edits' deliveries land (bounded) before the other server's window starts.
+			const deadline = performance.now() + 5_000;
+			while (stats.deliveries < stats.expected && performance.now() < deadline) {
+				await new Promise((resolve) => setTimeout(resolve, 20));
+			}
+			measuring = false;
+			sentAt.clear();
+		}
+	};
+}
+
+function summarize(session: Session): Result {
+	const { stats } = session;
+	const sorted = Float64Array.from(stats.latencies).sort();
+	return {
+		label: session.label,
+		edits: stats.edits,
+		deliveries: stats.deliveries,
+		expected: stats.expected,
+		p50: percentile(sorted, 50),
+		p90: percentile(sorted, 90),
+		p99: percentile(sorted, 99),
+		max: sorted.at(-1) ?? Number.NaN,
+		deliveredPerSecond: stats.deliveries / (stats.sendingMs / 1000)
+	};
+}
+
+function row(r: Result): string {
+	const f = (n: number) => n.toFixed(1).padStart(8);
+	return `${r.label.padEnd(28)}${f(r.p50)}${f(r.p90)}${f(r.p99)}${f(r.max)}${String(Math.round(r.deliveredPerSecond)).padStart(12)}${`${r.deliveries}/${r.expected}`.padStart(16)}`;
+}
+
+const cpu = cpus();
+console.log(
+	`machine: ${cpu[0]?.model ?? 'unknown cpu'} × ${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`
+);
+console.log(
+	`load: ${connectionCount} connections over ${docCount} documents, ${ratePerDoc} edits/s per document (${ratePerDoc * docCount} edits/s, fan-out ${connectionCount / docCount - 1}), ${warmupSeconds}s warm-up + ${rounds}×${seconds}s measured per server, alternating; seed ${seed}`
+);
+
+const database = await openTestDatabase();
+const servers: ServerProcess[] = [];
+try {
+	await database.addUser('bench@khs.test', 'OWNER');
+	const profileDir = process.env.BENCH_PROFILE;
+	const ours = await startServerProcess({
+		databaseUrl: database.databaseUrl,
+		...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {})
+	});
+	servers.push(ours);
+	const bare = await startServerProcess({
+		databaseUrl: database.databaseUrl,
+		script: 'tests/bench/bare-hocuspocus.ts',
+		nodeArgs: ['--import', 'tsx']
+	});
+	servers.push(bare);
+	const sessions = [
+		await open('ours (auth+guard+pg+proj)', ours.ws, await login(ours.http, 'bench@khs.test')),
+		await open('bare Hocuspocus', bare.ws, 'no-auth')
+	];
+	// Alternate short measured windows between the two servers, so a noisy neighbour on the machine
+	// (builds, other tests) hits both alike instead of whichever ran second.
+	for (const session of sessions) await session.load(warmupSeconds * 1000, false);
+	for (let round = 0; round < rounds; round++) {
+		for (const session of round % 2 === 0 ? sessions : [...sessions].reverse()) {
+			await session.load(seconds * 1000, true);
+		}
+	}
+	for (const session of sessions) for (const c of session.clients) c.provider.destroy();
+	const [oursResult, bareResult] = sessions.map(summarize) as [Result, Result];
+	for (const server of [ours, bare]) {
+		server.proc.kill('SIGTERM');
+		await server.exited;
+	}
+
+	console.log(
+		`\n${'server'.padEnd(28)}${'p50 ms'.padStart(8)}${'p90 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'max ms'.padStart(8)}${'delivered/s'.padStart(12)}${'delivered'.padStart(16)}`
+	);
+	console.log(row(oursResult));
+	console.log(row(bareResult));
+	const ratio = oursResult.p99 / bareResult.p99;
+	console.log(
+		`\np99 ratio ours/bare: ${ratio.toFixed(2)}× (goal ≤ 1.25×: ${ratio <= 1.25 ? 'met' : 'MISSED'}); p50 ratio ${(oursResult.p50 / bareResult.p50).toFixed(2)}×; delivered/s ratio ${(oursResult.deliveredPerSecond / bareResult.deliveredPerSecond).toFixed(2)}×`
+	);
+} finally {
+	for (const s of servers) await killIfRunning(s);
+	await database.drop();
+}
