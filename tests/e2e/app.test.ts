@@ -15,10 +15,13 @@ import {
 } from './support.ts';
 
 /**
- * Issue 5's four scenarios against the real server (demo seed) in real Chromium. Worker Ana is on
- * the crew of "Roof repair, building B"; the owner sees everything.
+ * Issue 5's four scenarios against the real server (demo seed) in real Chromium, then the customer
+ * screens: the USER_CHOICE conflict inbox and the worker's read-only customer. Worker Ana is on the
+ * crew of "Roof repair, building B" (customer Harbor View) and "Kitchen backsplash" (Dana
+ * Whitfield), not on Greenleaf Café's job; the owner sees everything.
  */
 const ROOF_JOB = demoId('job:Roof repair, building B');
+const GREENLEAF = demoId('customer:Greenleaf Café');
 const STEP_MS = 15_000;
 
 describe.skipIf(!hasChromium)('app end to end', () => {
@@ -37,8 +40,10 @@ describe.skipIf(!hasChromium)('app end to end', () => {
 		await server?.stop();
 	});
 
-	async function person(email: string): Promise<Page> {
-		const context = await newPhone(browser);
+	async function person(email: string, desktop = false): Promise<Page> {
+		const context = desktop
+			? await browser.newContext({ viewport: { width: 1280, height: 800 } })
+			: await newPhone(browser);
 		contexts.push(context);
 		const page = await context.newPage();
 		await signIn(page, server.base, email);
@@ -182,5 +187,85 @@ describe.skipIf(!hasChromium)('app end to end', () => {
 		await openJob(owner);
 		await expect.poll(() => owner.getByTestId('job-price').inputValue(), { timeout: STEP_MS }).toBe('8400');
 		await screenshot(ana, 'e2e-4-worker-price-undone');
+	}, 90_000);
+
+	it('5. a phone number changed on two devices at once lands in the conflict inbox; the owner picks one', async () => {
+		const office = await person('owner@khs.demo', true);
+		const phone = await person('owner@khs.demo');
+		const syncState = (page: Page) => page.getByTestId('sync-status').getAttribute('data-state');
+		const setPhone = async (page: Page, value: string) => {
+			await page.locator('#cust-phone').fill(value);
+			await page.locator('#cust-phone').press('Enter');
+		};
+		for (const page of [office, phone]) {
+			await page.goto(`${server.base}/customers/${GREENLEAF}`);
+			await page.locator('#cust-phone').waitFor({ timeout: STEP_MS });
+		}
+		await expect.poll(() => syncState(phone), { timeout: STEP_MS }).toBe('saved');
+
+		// The phone is offline while both devices write a different number.
+		await phone.context().setOffline(true);
+		await expect.poll(() => syncState(phone), { timeout: STEP_MS }).toBe('offline');
+		await setPhone(phone, '555-0002');
+		await setPhone(office, '555-0001');
+		await expect.poll(() => syncState(office), { timeout: STEP_MS }).toBe('saved');
+		await phone.context().setOffline(false);
+
+		// Both values are kept, side by side, where the field was: nobody's number is silently lost.
+		const inPlace = office.locator('[data-testid=conflict][data-field=phone]');
+		await inPlace.waitFor({ timeout: STEP_MS });
+		await expect.poll(() => inPlace.textContent()).toMatch(/555-0001[\s\S]*555-0002|555-0002[\s\S]*555-0001/);
+
+		await office.getByRole('link', { name: 'Conflicts' }).click();
+		const inbox = office.getByTestId('conflict-inbox');
+		await inbox.waitFor({ timeout: STEP_MS });
+		const item = inbox.locator('li', { hasText: 'Greenleaf Café' });
+		expect(await item.locator('[data-testid=conflict][data-field=phone]').textContent()).toMatch(
+			/Phone: 2 different values/
+		);
+		await screenshot(office, 'e2e-5-owner-conflict-inbox');
+
+		await item.getByRole('button', { name: 'Keep this: 555-0002' }).click();
+		await office.getByText('No conflicts').waitFor({ timeout: STEP_MS });
+		const confirmation = office.locator('[data-testid=notice][data-kind=info]');
+		await expect
+			.poll(() => confirmation.allTextContents(), { timeout: STEP_MS })
+			.toEqual(expect.arrayContaining([expect.stringMatching(/Phone is now 555-0002/)]));
+
+		// The choice reaches the other device: one number again, no conflict left there either.
+		await expect.poll(() => phone.locator('#cust-phone').count(), { timeout: STEP_MS }).toBe(1);
+		expect(await phone.locator('#cust-phone').inputValue()).toBe('555-0002');
+		expect(await phone.getByTestId('conflict').count()).toBe(0);
+		await screenshot(office, 'e2e-5-owner-conflict-resolved');
+		await screenshot(phone, 'e2e-5-owner-phone-after-choice');
+	}, 120_000);
+
+	it('6. a worker sees their customers read-only and cannot open anyone else’s', async () => {
+		const ana = await person('ana@khs.demo');
+		await ana.getByRole('link', { name: 'Customers' }).click();
+		const list = ana.locator('ul.list');
+		await list.waitFor({ timeout: STEP_MS });
+		await expect.poll(() => list.textContent(), { timeout: STEP_MS }).toContain('Harbor View Apartments');
+		expect(await list.textContent()).not.toContain('Greenleaf Café');
+		// No "New customer" form for a worker.
+		expect(await ana.getByLabel('New customer').count()).toBe(0);
+
+		await list.getByRole('link', { name: /Harbor View Apartments/ }).click();
+		await ana.locator('#cust-phone').waitFor({ timeout: STEP_MS });
+		await ana.getByText('Only the owner can change customer details.').waitFor();
+		for (const field of ['#cust-name', '#cust-phone', '#cust-email', '#cust-address']) {
+			expect(await ana.locator(field).isEditable()).toBe(false);
+		}
+		expect(await ana.locator('#cust-phone').inputValue()).toBe('555-0142');
+		// A crew member on site can still call the customer.
+		expect(await ana.getByTestId('cust-phone-link').getAttribute('href')).toBe('tel:555-0142');
+		// Customer notes are read-only too: no field to add one.
+		expect(await ana.locator('#cust-note').count()).toBe(0);
+		await screenshot(ana, 'e2e-6-worker-customer-read-only');
+
+		await ana.goto(`${server.base}/customers/${GREENLEAF}`);
+		await ana.getByText('This customer could not be opened').waitFor({ timeout: STEP_MS });
+		expect(await ana.locator('#cust-phone').count()).toBe(0);
+		await screenshot(ana, 'e2e-6-worker-customer-forbidden');
 	}, 90_000);
 });

@@ -39,6 +39,8 @@ const FIELD_LABELS: Record<string, string> = {
 	scheduledStart: 'Start',
 	scheduledEnd: 'End',
 	address: 'Address',
+	phone: 'Phone',
+	email: 'Email',
 	price: 'Price',
 	customerId: 'Customer',
 	deleted: 'Deleted'
