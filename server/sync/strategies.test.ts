@@ -6,7 +6,7 @@ import { waitFor } from '../testing/app.ts';
 import { defaultPolicy, type PolicyTable, uniformPolicy } from './policy.ts';
 import type { ResolutionStrategy } from './resolver.ts';
 import { PullResponseSchema, PushResponseSchema } from './schemas.ts';
-import { op, type SyncTestServer, startSyncServer, uuid } from './test-support.ts';
+import { op, startSyncServer, uuid } from './test-support.ts';
 
 /**
  * Each strategy end to end: base version v1, the server changes the field (v2), the client pushes

@@ -11,6 +11,7 @@ import type { PolicyTable } from './policy.ts';
 export interface SyncTestServer extends TestServer {
 	api: SyncApi;
 	/** JSON request with a bearer token; resolves to status and parsed body. */
+	// biome-ignore lint/suspicious/noExplicitAny: tests read response fields directly and assert them
 	call<T = any>(
 		token: string,
 		method: string,
@@ -61,6 +62,7 @@ export async function startSyncServer(
 			} catch {
 				// not JSON: the raw text
 			}
+			// biome-ignore lint/suspicious/noExplicitAny: see `call`
 			return { status: res.status, body: parsed as any, headers: res.headers };
 		}
 	};
