@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { openTestPgDb, testDatabaseUrl } from '../../server/db/testing.ts';
 
 /** End-to-end harness: the real server process (`npm start` path) and Debian's Chromium. */
 export const e2eDefaults = {
@@ -31,18 +32,22 @@ export interface RunningServer {
 }
 
 /**
- * Starts `scripts/start.mjs` (builds the app when stale) on a free port with a fresh embedded
- * database and the demo seed, or on `TEST_DATABASE_URL` when set (real Postgres, as CI runs it).
+ * Starts `scripts/start.mjs` (builds the app when stale) on a free port, on real Postgres in a
+ * fresh schema of its own, so the server migrates and seeds the demo company itself, every run
+ * starts from an empty database, and parallel runs never share data.
  */
 export async function startServer(): Promise<RunningServer> {
 	const dataDir = await mkdtemp(join(tmpdir(), 'khs-e2e-'));
+	const database = await openTestPgDb();
+	const databaseUrl = new URL(testDatabaseUrl);
+	databaseUrl.searchParams.set('options', `-c search_path=${database.schema}`);
 	const proc: ChildProcess = spawn(process.execPath, ['scripts/start.mjs'], {
 		env: {
 			...process.env,
 			PORT: '0',
 			HOST: '127.0.0.1',
 			DATA_DIR: dataDir,
-			DATABASE_URL: process.env.TEST_DATABASE_URL ?? '',
+			DATABASE_URL: databaseUrl.toString(),
 			LOG_LEVEL: 'info'
 		},
 		stdio: ['ignore', 'pipe', 'inherit']
@@ -72,6 +77,7 @@ export async function startServer(): Promise<RunningServer> {
 				if (proc.exitCode === null) proc.kill('SIGKILL');
 			}
 			await rm(dataDir, { recursive: true, force: true });
+			await database.dropSchema();
 		}
 	};
 }

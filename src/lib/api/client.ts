@@ -47,6 +47,8 @@ export interface ApiClientOptions {
 	/** Scopes the offline cache so one user never sees another's saved board. */
 	userId: () => string | null;
 	onUnauthorized?: () => void;
+	/** Told after every call whether the server answered at all (any status) or not. */
+	onReachability?: (reachable: boolean) => void;
 	fetch?: typeof fetch;
 	storage?: Storage | null;
 }
@@ -64,8 +66,10 @@ export function createApiClient(options: ApiClientOptions) {
 		try {
 			res = await doFetch(path, { ...init, headers, signal: AbortSignal.timeout(apiDefaults.timeoutMs) });
 		} catch {
+			options.onReachability?.(false);
 			throw new ApiError(0, 'network', 'No connection to the server');
 		}
+		options.onReachability?.(true);
 		if (!res.ok) {
 			let code = 'http_error';
 			let message = `The server answered ${res.status}`;

@@ -1,5 +1,6 @@
 import { goto } from '$app/navigation';
 import { session } from '$lib/session/store.svelte.ts';
+import { syncStatus } from '$lib/sync/status.svelte.ts';
 import { createApiClient } from './client.ts';
 
 /** The app's one API client, bound to the signed-in session. */
@@ -10,7 +11,9 @@ export const api = createApiClient({
 		// An expired token: sign out and go to the login page; local documents stay in IndexedDB.
 		session.signOut();
 		void goto('/login');
-	}
+	},
+	// With no document open there is no websocket: the API calls are how we know the server is there.
+	onReachability: (reachable) => syncStatus.setServerReachable(reachable)
 });
 
 export { ApiError, type Cached } from './client.ts';

@@ -6,7 +6,10 @@ import { localStoragePendingStore, type PendingStore } from './pending.ts';
  * online/offline from the browser and the websocket, local changes not yet on the server and not
  * yet durable (summed over every document, open or not, from the pending store), last synced time.
  */
-/** `idle`: no document open yet, so no socket; the browser's network state is all we know. */
+/**
+ * `idle`: no document open yet, so no socket; the browser's network state and whether the last API
+ * call got an answer are all we know.
+ */
 export type SocketState = 'idle' | 'connecting' | 'connected' | 'disconnected';
 
 const LAST_SYNCED_KEY = 'khs:lastSyncedAt';
@@ -14,6 +17,8 @@ const LAST_SYNCED_KEY = 'khs:lastSyncedAt';
 class SyncStatus {
 	browserOnline = $state(true);
 	socket = $state<SocketState>('idle');
+	/** The last API call got an answer (any status). False when the server is down or unreachable. */
+	serverReachable = $state(true);
 	/** Local changes the server has not durably stored. */
 	pending = $state(0);
 	/** Of those, changes the server has not even received. */
@@ -26,7 +31,13 @@ class SyncStatus {
 	private offline: Array<[number, number | null]> = [];
 	private store: PendingStore | null = null;
 
-	readonly online = $derived(this.browserOnline && (this.socket === 'connected' || this.socket === 'idle'));
+	readonly online = $derived(this.isOnline());
+
+	private isOnline(): boolean {
+		return (
+			this.browserOnline && (this.socket === 'connected' || (this.socket === 'idle' && this.serverReachable))
+		);
+	}
 
 	init(): void {
 		if (typeof window === 'undefined' || this.store) return;
@@ -47,6 +58,14 @@ class SyncStatus {
 
 	setSocket(state: SocketState): void {
 		this.socket = state;
+		// A live socket is an answer from the server too.
+		if (state === 'connected') this.serverReachable = true;
+		this.noteConnectivity();
+	}
+
+	setServerReachable(reachable: boolean): void {
+		if (this.serverReachable === reachable) return;
+		this.serverReachable = reachable;
 		this.noteConnectivity();
 	}
 
@@ -79,7 +98,7 @@ class SyncStatus {
 
 	private noteConnectivity(): void {
 		const last = this.offline.at(-1);
-		const isOnline = this.browserOnline && (this.socket === 'connected' || this.socket === 'idle');
+		const isOnline = this.isOnline();
 		if (!isOnline && (!last || last[1] !== null)) this.offline.push([Date.now(), null]);
 		if (isOnline && last && last[1] === null) last[1] = Date.now();
 		// Keep a day of history; enough to word any notice.
