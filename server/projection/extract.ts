@@ -38,12 +38,17 @@ const READ_ONLY: WriteContext = {
  * exactly what CRDT clients compute). Pure and synchronous: the caller snapshots the JSON and the
  * state vector in the same tick, so they describe the same document state.
  */
-export function extractEntities(docName: string, doc: Y.Doc): ProjectedEntity[] {
+export function extractEntities(
+	docName: string,
+	doc: Y.Doc,
+	/** materials: read only these (the ones whose maps changed since the last pass); all when absent. */
+	onlyIds?: Iterable<string>
+): ProjectedEntity[] {
 	const ref = parseDocName(docName);
 	if (!ref) return [];
 	if (ref.kind === 'materials') {
 		const list = new MaterialListDoc(doc, ref.id, READ_ONLY);
-		return list.ids().flatMap((id) => {
+		return [...(onlyIds ?? list.ids())].flatMap((id) => {
 			const entity = list.get(id);
 			const data = list.read(id);
 			if (!entity || !data || !hasCreatedAt(entity)) return [];

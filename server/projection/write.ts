@@ -2,12 +2,32 @@ import type { Db, Tx } from '../db/port.ts';
 import { canonicalJson } from '../sync/canonical.ts';
 import type { ProjectedEntity } from './extract.ts';
 
-/** What one projection transaction wrote. */
+/** One row a projection wrote. */
+export interface ChangedRow {
+	entity: ProjectedEntity['entity'];
+	id: string;
+	version: number;
+}
+
+/** What one projection transaction wrote (for one document, or the whole pass). */
 export interface ProjectionResult {
 	/** Entities whose JSON changed (each got version + 1). */
-	changed: Array<{ entity: ProjectedEntity['entity']; id: string; version: number }>;
+	changed: ChangedRow[];
 	/** The writing transaction's id (`pg_current_xact_id()`), when anything was written. */
 	txid: string | null;
+}
+
+/** One document's share of a projection pass: its changed entities and the state vector they were read at. */
+export interface DocumentRows {
+	documentName: string;
+	entities: readonly ProjectedEntity[];
+	stateVector: Uint8Array;
+}
+
+/** What a pass wrote, per document, under one transaction id. */
+export interface PassResult {
+	txid: string | null;
+	changed: Map<string, ChangedRow[]>;
 }
 
 const TABLE = { customer: 'customers', job: 'jobs', material: 'materials' } as const;
@@ -20,74 +40,154 @@ interface StoredRow {
 	version: number;
 }
 
+/** An entity with the document it came from and that document's state vector (hex, see `toHex`). */
+interface PassRow {
+	entity: ProjectedEntity;
+	documentName: string;
+	stateVectorHex: string;
+}
+
 /**
- * Writes one document's entities in one transaction, touching only rows whose JSON changed (issue 4:
- * "only rows that really changed are written"), each with version + 1 and the document's state vector.
- * Rows are locked first, so two instances projecting the same document serialize on them; both read
- * the converged document, so the second finds nothing changed.
- * Jobs also keep `job_assignments` (the websocket ACL) equal to `assignedTo`, and a job whose crew or
- * customer changed re-announces its materials and customer (`REVEAL`) so newly assigned workers
- * receive them on their next pull.
+ * Writes the rows of several documents in ONE transaction (bench:server profile: one transaction
+ * per document per change was most of our Postgres time), touching only rows whose JSON changed
+ * (issue 4: "only rows that really changed are written"), each with version + 1 and its document's
+ * state vector. Rows are locked in (kind, id) order, so two instances projecting overlapping
+ * documents serialize on them without deadlocking; both read converged documents, so the second
+ * finds nothing changed. Jobs also keep `job_assignments` (the websocket ACL) equal to `assignedTo`,
+ * and a job whose crew or customer changed re-announces its materials and customer (`REVEAL`) so
+ * newly assigned workers receive them on their next pull.
  */
+export async function writeProjections(db: Db, documents: readonly DocumentRows[]): Promise<PassResult> {
+	const rows = passRows(documents);
+	const changed = new Map<string, ChangedRow[]>();
+	if (rows.length === 0) return { txid: null, changed };
+	return db.transaction(async (tx) => {
+		let txid: string | null = null;
+		for (const kind of ['customer', 'job', 'material'] as const) {
+			const ofKind = rows.filter((r) => r.entity.entity === kind);
+			if (ofKind.length === 0) continue;
+			const written = kind === 'job' ? await writeJobs(tx, ofKind) : await upsertChanged(tx, kind, ofKind);
+			for (const { row, version, txid: rowTxid } of written) {
+				txid ??= rowTxid;
+				const list = changed.get(row.documentName) ?? [];
+				list.push({ entity: kind, id: row.entity.id, version });
+				changed.set(row.documentName, list);
+			}
+		}
+		if (changed.size > 0 && txid === null) txid = await currentTxid(tx);
+		return { txid, changed };
+	});
+}
+
+/** One document's rows in their own transaction (kept for callers projecting a single document). */
 export async function writeProjection(
 	db: Db,
 	entities: readonly ProjectedEntity[],
 	stateVector: Uint8Array
 ): Promise<ProjectionResult> {
-	if (entities.length === 0) return { changed: [], txid: null };
-	return db.transaction(async (tx) => {
-		const changed: ProjectionResult['changed'] = [];
-		for (const kind of ['customer', 'job', 'material'] as const) {
-			const ofKind = entities.filter((e) => e.entity === kind);
-			if (ofKind.length > 0) changed.push(...(await writeKind(tx, kind, ofKind, stateVector)));
+	const result = await writeProjections(db, [{ documentName: '', entities, stateVector }]);
+	return { changed: result.changed.get('') ?? [], txid: result.txid };
+}
+
+/** Flattened, one row per (kind, id) — the last document wins — sorted by id for lock order. */
+function passRows(documents: readonly DocumentRows[]): PassRow[] {
+	const byKey = new Map<string, PassRow>();
+	for (const doc of documents) {
+		const stateVectorHex = toHex(doc.stateVector);
+		for (const entity of doc.entities) {
+			// Two documents claiming one id (a client reusing a UUID) would make ON CONFLICT touch a row twice.
+			byKey.set(`${entity.entity}:${entity.id}`, { entity, documentName: doc.documentName, stateVectorHex });
 		}
-		if (changed.length === 0) return { changed, txid: null };
-		const { rows } = await tx.query<{ txid: string }>('SELECT pg_current_xact_id()::text AS txid');
-		return { changed, txid: rows[0]?.txid ?? null };
+	}
+	return [...byKey.values()].sort((a, b) =>
+		a.entity.id < b.entity.id ? -1 : a.entity.id > b.entity.id ? 1 : 0
+	);
+}
+
+/**
+ * Customers and materials: one upsert that writes only rows whose JSON differs (jsonb equality in
+ * the database, no read-back and no canonicalJson on the event loop) and returns what it wrote.
+ */
+async function upsertChanged(
+	tx: Tx,
+	kind: 'customer' | 'material',
+	rows: readonly PassRow[]
+): Promise<Array<{ row: PassRow; version: number; txid: string }>> {
+	const table = TABLE[kind];
+	const ref = kind === 'material' ? ', job_id' : '';
+	const { rows: written } = await tx.query<{ id: string; version: number; txid: string }>(
+		`INSERT INTO ${table} AS t (id, data, version, state_vector, changed_by, changed_by_role${ref})
+		 SELECT u.id, u.data, 1, decode(u.sv, 'hex'), u.changed_by, u.changed_by_role${ref ? ', u.ref' : ''}
+		 FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::text[], $5::text[], $6::uuid[])
+		   AS u(id, data, sv, changed_by, changed_by_role, ref)
+		 ORDER BY u.id
+		 ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, version = t.version + 1,
+		   state_vector = EXCLUDED.state_vector, changed_by = EXCLUDED.changed_by,
+		   changed_by_role = EXCLUDED.changed_by_role, projected_at = now()${ref ? ', job_id = EXCLUDED.job_id' : ''}
+		 WHERE t.data IS DISTINCT FROM EXCLUDED.data
+		 RETURNING t.id::text AS id, t.version, pg_current_xact_id()::text AS txid`,
+		[
+			rows.map((r) => r.entity.id),
+			rows.map((r) => JSON.stringify(r.entity.data)),
+			rows.map((r) => r.stateVectorHex),
+			rows.map((r) => r.entity.changedBy),
+			rows.map((r) => r.entity.changedByRole),
+			rows.map((r) => uuidOrNull(r.entity.jobId))
+		]
+	);
+	const byId = new Map(rows.map((r) => [r.entity.id, r]));
+	return written.flatMap((w) => {
+		const row = byId.get(w.id);
+		return row ? [{ row, version: w.version, txid: w.txid }] : [];
 	});
 }
 
-async function writeKind(
+/**
+ * Jobs read their stored row first: the assignment table and REVEAL rows depend on what the crew and
+ * customer were before (jobs are few next to materials, so the extra round trip is cheap).
+ */
+async function writeJobs(
 	tx: Tx,
-	kind: ProjectedEntity['entity'],
-	entities: readonly ProjectedEntity[],
-	stateVector: Uint8Array
-): Promise<ProjectionResult['changed']> {
-	const table = TABLE[kind];
-	const ids = entities.map((e) => e.id);
-	const { rows } = await tx.query<StoredRow>(
-		`SELECT id::text AS id, data, version FROM ${table} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE`,
-		[ids]
+	rows: readonly PassRow[]
+): Promise<Array<{ row: PassRow; version: number; txid: string | null }>> {
+	const { rows: storedRows } = await tx.query<StoredRow>(
+		'SELECT id::text AS id, data, version FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+		[rows.map((r) => r.entity.id)]
 	);
-	const stored = new Map(rows.map((r) => [r.id, r]));
-	const writes: Array<{ entity: ProjectedEntity; version: number; before?: StoredRow }> = [];
-	for (const entity of entities) {
-		const before = stored.get(entity.id);
-		if (before && canonicalJson(before.data) === canonicalJson(entity.data)) continue;
-		writes.push({ entity, version: (before?.version ?? 0) + 1, ...(before ? { before } : {}) });
+	const stored = new Map(storedRows.map((r) => [r.id, r]));
+	const writes: Array<{ row: PassRow; version: number; before?: StoredRow }> = [];
+	for (const row of rows) {
+		const before = stored.get(row.entity.id);
+		if (before && canonicalJson(before.data) === canonicalJson(row.entity.data)) continue;
+		writes.push({ row, version: (before?.version ?? 0) + 1, ...(before ? { before } : {}) });
 	}
 	if (writes.length === 0) return [];
-	// One statement per kind: unnest keeps a 100-material burst to one round trip.
 	await tx.query(
-		`INSERT INTO ${table} (id, data, version, state_vector, changed_by, changed_by_role${kind === 'customer' ? '' : kind === 'job' ? ', customer_id' : ', job_id'})
-		 SELECT u.id, u.data, u.version, $4::bytea, u.changed_by, u.changed_by_role${kind === 'customer' ? '' : ', u.ref'}
-		 FROM unnest($1::uuid[], $2::jsonb[], $3::int[], $5::text[], $6::text[], $7::uuid[])
-		   AS u(id, data, version, changed_by, changed_by_role, ref)
+		`INSERT INTO jobs (id, data, version, state_vector, changed_by, changed_by_role, customer_id)
+		 SELECT u.id, u.data, u.version, decode(u.sv, 'hex'), u.changed_by, u.changed_by_role, u.ref
+		 FROM unnest($1::uuid[], $2::jsonb[], $3::int[], $4::text[], $5::text[], $6::text[], $7::uuid[])
+		   AS u(id, data, version, sv, changed_by, changed_by_role, ref)
+		 ORDER BY u.id
 		 ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data, version = EXCLUDED.version,
 		   state_vector = EXCLUDED.state_vector, changed_by = EXCLUDED.changed_by,
-		   changed_by_role = EXCLUDED.changed_by_role, projected_at = now()${kind === 'customer' ? '' : kind === 'job' ? ', customer_id = EXCLUDED.customer_id' : ', job_id = EXCLUDED.job_id'}`,
+		   changed_by_role = EXCLUDED.changed_by_role, projected_at = now(), customer_id = EXCLUDED.customer_id`,
 		[
-			writes.map((w) => w.entity.id),
-			writes.map((w) => JSON.stringify(w.entity.data)),
+			writes.map((w) => w.row.entity.id),
+			writes.map((w) => JSON.stringify(w.row.entity.data)),
 			writes.map((w) => w.version),
-			stateVector,
-			writes.map((w) => w.entity.changedBy),
-			writes.map((w) => w.entity.changedByRole),
-			writes.map((w) => uuidOrNull(kind === 'job' ? w.entity.customerId : w.entity.jobId))
+			writes.map((w) => w.row.stateVectorHex),
+			writes.map((w) => w.row.entity.changedBy),
+			writes.map((w) => w.row.entity.changedByRole),
+			writes.map((w) => uuidOrNull(w.row.entity.customerId))
 		]
 	);
-	if (kind === 'job') for (const w of writes) await syncJob(tx, w.entity, w.before);
-	return writes.map((w) => ({ entity: kind, id: w.entity.id, version: w.version }));
+	for (const w of writes) await syncJob(tx, w.row.entity, w.before);
+	return writes.map((w) => ({ row: w.row, version: w.version, txid: null }));
+}
+
+async function currentTxid(tx: Tx): Promise<string | null> {
+	const { rows } = await tx.query<{ txid: string }>('SELECT pg_current_xact_id()::text AS txid');
+	return rows[0]?.txid ?? null;
 }
 
 async function syncJob(tx: Tx, job: ProjectedEntity, before: StoredRow | undefined): Promise<void> {
@@ -117,6 +217,11 @@ async function syncJob(tx: Tx, job: ProjectedEntity, before: StoredRow | undefin
 		 SELECT 'customer', id, 'REVEAL', changed_by, version, data, state_vector, NULL FROM customers WHERE id = $2`,
 		[job.id, uuidOrNull(job.customerId)]
 	);
+}
+
+/** Hex of the state vector: a text[] parameter decoded in SQL works the same on pg and PGlite. */
+function toHex(bytes: Uint8Array): string {
+	return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 function uuidOrNull(value: string | null): string | null {
