@@ -33,7 +33,7 @@ describe('convergence (property-based)', () => {
 		);
 	});
 
-	it('CONV-2 every field equals what the reference model computes from the operation history (and HLC-2 holds)', () => {
+	it('CONV-2 every field equals what the reference model computes from the operation history (and HLC-2, DUR-1 hold)', () => {
 		const seed = propertySeed('CONV-2');
 		fc.assert(
 			fc.property(scenarioArb, (scenario) => {
@@ -43,6 +43,7 @@ describe('convergence (property-based)', () => {
 				if (!sim) throw new Error('no replica');
 				expect(observed(sim, users)).toEqual(expected(outcome.history, users));
 				expect(causalityViolations(outcome.history)).toEqual([]);
+				expect(outcome.silentDeletes).toEqual([]);
 			}),
 			{ seed, numRuns: NUM_RUNS }
 		);

@@ -1,10 +1,11 @@
+import * as Y from 'yjs';
 import { addMember, readMembers, removeMember, replaceMembers } from './add-wins-set.ts';
 import { appendNote, type Note, readNotes, renderNotes, setNoteDeleted } from './append-list.ts';
 import type { HybridClock } from './clock.ts';
 import { addToCounter, readCounter, readCounterByUser } from './counter.ts';
 import { isStamp, type Stamp, stampOf } from './entry.ts';
 import { CrdtError } from './errors.ts';
-import { type EntityMap, readRegister, SEEN_ALL, type Seen, writeRegister } from './register.ts';
+import { type EntityMap, readRegister, SEEN_ALL, type Seen, writeRegister, writeTouch } from './register.ts';
 import {
 	distinctValues,
 	type JsonScalar,
@@ -12,7 +13,7 @@ import {
 	type RegisterEntry,
 	type ResolverName
 } from './resolvers.ts';
-import type { EntityDef } from './schema.ts';
+import { type EntityDef, TOUCH_FIELD } from './schema.ts';
 import { registerSpec, validateText, validateValue } from './validate.ts';
 import type { Writer } from './writer.ts';
 
@@ -129,12 +130,12 @@ export class Entity {
 
 	removeMember(member: string, options: WriteOptions = {}, field = 'assignedTo'): void {
 		this.requireKind(field, 'set');
-		this.transact(() => removeMember(this.map, field, member, options.seen));
+		this.transact(() => removeMember(this.map, field, member, options.seen), options.seen);
 	}
 
 	replaceMembers(members: readonly string[], options: WriteOptions = {}, field = 'assignedTo'): void {
 		this.requireKind(field, 'set');
-		this.transact(() => replaceMembers(this.map, field, members, this.stamp(), options.seen));
+		this.transact(() => replaceMembers(this.map, field, members, this.stamp(), options.seen), options.seen);
 	}
 
 	members(field = 'assignedTo'): string[] {
@@ -162,7 +163,10 @@ export class Entity {
 		this.set({ deleted: false }, options);
 	}
 
-	/** Latest wall time of any write to this entity (spec: "updatedAt: use most recent"; SPEC MAT-7). */
+	/**
+	 * Latest wall time of any live entry of this entity, touches included, so a removal or a
+	 * restore never lowers it (spec: "updatedAt: use most recent"; SPEC MAT-7, DUR-1).
+	 */
 	updatedAt(): number {
 		let latest = 0;
 		for (const value of this.map.values()) if (isStamp(value) && value.t > latest) latest = value.t;
@@ -191,12 +195,25 @@ export class Entity {
 		return stampOf(this.ctx.writer, this.ctx.clock.next());
 	}
 
-	private transact<T>(work: () => T): T {
+	/**
+	 * Runs one edit in one transaction. An edit that only deleted entries (a crew removal, a replace
+	 * that only drops, a note restore) also writes a touch: Yjs deletions do not advance the writer's
+	 * clock, so without it the durability acknowledgement could not cover the edit, and removing the
+	 * newest entry would lower `updatedAt` (SPEC DUR-1, MAT-7). Checked here, per entity, rather than
+	 * in each operation, so a future delete-only edit cannot forget it. `seen` is the edit's own
+	 * (SPEC REG-2): an edit based on an older state removes only the touches inside that state.
+	 */
+	private transact<T>(work: () => T, seen: Seen = SEEN_ALL): T {
 		const doc = this.map.doc;
 		if (!doc) throw new CrdtError('unknown_entity', `${this.def.name} ${this.id} is not in a document`);
 		let result: T | undefined;
 		doc.transact(() => {
+			const clock = Y.getState(doc.store, doc.clientID);
+			const size = this.map.size;
 			result = work();
+			const wroteNothing = Y.getState(doc.store, doc.clientID) === clock;
+			// With nothing written, the only possible change is deletion, which shrinks the live keys.
+			if (wroteNothing && this.map.size < size) writeTouch(this.map, TOUCH_FIELD, this.stamp(), seen);
 		}, this.ctx.origin ?? this.ctx.writer);
 		return result as T;
 	}

@@ -18,6 +18,9 @@ export interface Stamp {
 	readonly r: Role;
 }
 
+/** The keys of a `Stamp`: an entry with only these is a bare stamp (a touch, SPEC DUR-1). */
+export const STAMP_KEYS: readonly string[] = ['t', 'c', 'u', 'd', 'r'] satisfies (keyof Stamp)[];
+
 export function stampOf(writer: Writer, at: Hlc): Stamp {
 	return { t: at.t, c: at.c, u: writer.userId, d: writer.deviceId, r: writer.role };
 }

@@ -260,6 +260,8 @@ interface OpPlace {
 export interface Outcome {
 	readonly sims: readonly Sim[];
 	readonly history: readonly ModelOp[];
+	/** Ops that deleted entries without advancing their writer's clock: must be none (SPEC DUR-1). */
+	readonly silentDeletes: readonly number[];
 }
 
 function makeSims(specs: readonly ReplicaSpec[], now: () => number): Sim[] {
@@ -316,6 +318,7 @@ export function runScenario(scenario: Scenario): Outcome {
 		if (clientId !== undefined) sim.replica.doc.clientID = clientId;
 	});
 	const history: ModelOp[] = [];
+	const silentDeletes: number[] = [];
 	const places: OpPlace[] = [];
 	let capturing: Sim | undefined;
 	const captured: Uint8Array[] = [];
@@ -342,7 +345,9 @@ export function runScenario(scenario: Scenario): Outcome {
 		if (!done) return;
 		const clockEnd = Y.getState(doc.store, doc.clientID);
 		const wroteItems = clockEnd > (before.get(doc.clientID) ?? 0);
+		// The touch's stamp when the op only deleted (SPEC DUR-1): the newest of its writer, like any.
 		const stamp = wroteItems ? ownLatestStamp(done.map, sim) : undefined;
+		if (!wroteItems && captured.some(hasDeletes)) silentDeletes.push(history.length);
 		places.push({ client: doc.clientID, clockEnd, wroteItems });
 		history.push({ id: history.length, stamp, seen, effect: done.effect });
 		const from = sims.indexOf(sim);
@@ -406,7 +411,12 @@ export function runScenario(scenario: Scenario): Outcome {
 	}
 	// Drops and partitions heal: every replica reconnects and catches up with every other.
 	syncAll(sims.map((s) => s.replica));
-	return { sims, history };
+	return { sims, history, silentDeletes };
+}
+
+/** Whether an update deletes anything: what a durability acknowledgement cannot see alone. */
+function hasDeletes(update: Uint8Array): boolean {
+	return Y.decodeUpdate(update).ds.clients.size > 0;
 }
 
 function at<T>(items: readonly T[], index: number): T {
@@ -620,4 +630,5 @@ export function checkScenario(scenario: Scenario, check: (actual: unknown, wante
 	for (const other of rest) check(snapshot(other, users), snapshot(first, users));
 	check(observed(first, users), expected(outcome.history, users));
 	check(causalityViolations(outcome.history), []);
+	check(outcome.silentDeletes, []);
 }

@@ -55,7 +55,11 @@ export type Effect =
 
 export interface ModelOp {
 	readonly id: number;
-	/** Undefined when the op wrote no entry (a restore, a remove: they only delete). */
+	/**
+	 * The stamp of the entry the op wrote: its own value, or its touch when it only deleted (a
+	 * remove, a replace that only drops, a restore; SPEC DUR-1). Undefined when it wrote nothing:
+	 * a remove or restore that found nothing to delete.
+	 */
 	readonly stamp: ModelStamp | undefined;
 	readonly seen: ReadonlySet<number>;
 	readonly effect: Effect;
@@ -196,6 +200,8 @@ export function modelEntity(
 		}
 	}
 
+	// The hidden touch register (SPEC DUR-1): not in the JSON, but its time counts for updatedAt.
+	for (const touch of concurrent(touchWrites(ops))) liveTimes.push(stampOf(touch.op).t);
 	const notes = modelNotes(ops, liveTimes);
 	json.notes = render(notes.get('notes') ?? []);
 	if (kind === 'job') {
@@ -248,19 +254,24 @@ function modelNotes(ops: readonly ModelOp[], liveTimes: number[]): Map<string, M
 		result.set(
 			name,
 			appended.map((note) => {
-				const markOps = ops.filter(
-					(op) => op.effect.kind === 'mark' && op.effect.list === name && op.effect.noteId === note.id
-				);
-				const deletes = markOps
-					.filter((op) => op.effect.kind === 'mark' && op.effect.deleted)
-					.map((op) => ({ op, value: true }));
-				const liveDeletes = concurrent(deletes, markOps);
+				const liveDeletes = liveMarks(ops, name, note.id);
 				for (const d of liveDeletes) liveTimes.push(stampOf(d.op).t);
 				return { id: note.id, text: note.text, deleted: liveDeletes.length > 0 };
 			})
 		);
 	}
 	return result;
+}
+
+/** The deletes of one note that no later delete or restore of it has seen. */
+function liveMarks(ops: readonly ModelOp[], list: string, noteId: string): Live<true>[] {
+	const markOps = ops.filter(
+		(op) => op.effect.kind === 'mark' && op.effect.list === list && op.effect.noteId === noteId
+	);
+	const deletes = markOps
+		.filter((op) => op.effect.kind === 'mark' && op.effect.deleted)
+		.map((op) => ({ op, value: true as const }));
+	return concurrent(deletes, markOps);
 }
 
 export function render(notes: readonly ModelNote[]): string {
@@ -275,21 +286,80 @@ export function render(notes: readonly ModelNote[]): string {
  * had seen, a replace kills the seen adds of every member it leaves out. Concurrent adds survive.
  */
 function modelMembers(ops: readonly ModelOp[], liveTimes: number[]): string[] {
-	const adds: { op: ModelOp; member: string }[] = [];
+	const live = liveAdds(addsOf(ops), ops);
+	for (const add of live) liveTimes.push(stampOf(add.op).t);
+	return [...new Set(live.map((a) => a.member))].sort();
+}
+
+interface Add {
+	readonly op: ModelOp;
+	readonly member: string;
+}
+
+function addsOf(ops: readonly ModelOp[]): Add[] {
+	const adds: Add[] = [];
 	for (const op of ops) {
 		if (op.effect.kind === 'addMember') adds.push({ op, member: op.effect.member });
 		if (op.effect.kind === 'replaceMembers') for (const member of op.effect.added) adds.push({ op, member });
 	}
-	const kills = (killer: ModelOp, add: { op: ModelOp; member: string }): boolean => {
-		if (!killer.seen.has(add.op.id)) return false;
-		const e = killer.effect;
-		if (e.kind === 'removeMember') return e.member === add.member;
-		if (e.kind === 'replaceMembers') return !e.members.includes(add.member);
-		return false;
-	};
-	const live = adds.filter((add) => !ops.some((killer) => killer !== add.op && kills(killer, add)));
-	for (const add of live) liveTimes.push(stampOf(add.op).t);
-	return [...new Set(live.map((a) => a.member))].sort();
+	return adds;
+}
+
+/** Of `adds`, those no op in `killers` removed. */
+function liveAdds(adds: readonly Add[], killers: readonly ModelOp[]): Add[] {
+	return adds.filter((add) => !killers.some((killer) => killer !== add.op && kills(killer, add)));
+}
+
+function kills(killer: ModelOp, add: Add): boolean {
+	if (!killer.seen.has(add.op.id)) return false;
+	const e = killer.effect;
+	if (e.kind === 'removeMember') return e.member === add.member;
+	if (e.kind === 'replaceMembers') return !e.members.includes(add.member);
+	return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The touch register (SPEC DUR-1)
+
+/**
+ * Ops that wrote a touch: an op that can only delete (a remove, a replace that adds nothing, a
+ * restore) and still wrote an entry. The harness reports the entry; that it happens exactly when
+ * the op deleted something is checked in two halves: the harness checks "deleted ⇒ wrote" from the
+ * Yjs updates, and here "wrote ⇒ had something to delete" from what its replica had seen.
+ */
+function touchWrites(ops: readonly ModelOp[]): Live<null>[] {
+	const touches: Live<null>[] = [];
+	for (const op of ops) {
+		if (!canOnlyDelete(op) || !op.stamp) continue;
+		if (!hadSomethingToDelete(op, ops))
+			throw new Error(`model: op ${op.id} wrote a touch but deleted nothing`);
+		touches.push({ op, value: null });
+	}
+	return touches;
+}
+
+function canOnlyDelete(op: ModelOp): boolean {
+	const e = op.effect;
+	return (
+		e.kind === 'removeMember' ||
+		(e.kind === 'replaceMembers' && e.added.length === 0) ||
+		(e.kind === 'mark' && !e.deleted)
+	);
+}
+
+/**
+ * Whether the op's replica held a live member add or note delete mark for it to remove, by the
+ * ops it had seen. An over-estimate (a replica may already have applied the deletes of an update
+ * Yjs still holds pending), which is why only "wrote ⇒ had something" is checked with it.
+ */
+function hadSomethingToDelete(op: ModelOp, ops: readonly ModelOp[]): boolean {
+	const e = op.effect;
+	const held = ops.filter((other) => op.seen.has(other.id));
+	const liveHeld = () => liveAdds(addsOf(held), held);
+	if (e.kind === 'removeMember') return liveHeld().some((add) => add.member === e.member);
+	if (e.kind === 'replaceMembers') return liveHeld().some((add) => !e.members.includes(add.member));
+	if (e.kind === 'mark') return liveMarks(held, e.list, e.noteId).length > 0;
+	return false;
 }
 
 function entityOf(op: ModelOp): EntityRef {

@@ -35,8 +35,23 @@ export function writeRegister(
 	stamp: Stamp,
 	seen: Seen = SEEN_ALL
 ): void {
+	const entry: RegisterEntry = { ...stamp, v: value };
+	replaceSeen(map, field, entry, seen);
+}
+
+/**
+ * A touch (SPEC DUR-1): a register write of the bare stamp. No `v`, so `readRegister` never sees
+ * it as a value, and it costs one small entry; deleting the touches seen leaves only concurrent
+ * ones live, like any register.
+ */
+export function writeTouch(map: EntityMap, field: string, stamp: Stamp, seen: Seen = SEEN_ALL): void {
+	replaceSeen(map, field, { ...stamp }, seen);
+}
+
+/** The register write (SPEC REG-1, REG-2): delete the entries seen, add `entry` under a fresh key. */
+function replaceSeen(map: EntityMap, field: string, entry: Stamp, seen: Seen): void {
 	for (const key of keysOf(map, field)) if (seen(key)) map.delete(key);
-	map.set(entryKey(field, randomId()), { ...stamp, v: value } satisfies RegisterEntry);
+	map.set(entryKey(field, randomId()), entry);
 }
 
 function isRegisterEntry(value: unknown): value is RegisterEntry {

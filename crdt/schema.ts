@@ -4,7 +4,19 @@ import type { JsonScalar, ResolverName } from './resolvers.ts';
  * The three entities of DESIGN.md ("Entities") as CRDT field kinds. Which resolver each register
  * uses is the spec's policy table; SPEC.md names the rule behind every choice.
  */
-export type FieldSpec = RegisterSpec | { readonly kind: 'notes' | 'set' | 'counter' | 'privateNotes' };
+export type FieldSpec =
+	| RegisterSpec
+	| TouchSpec
+	| { readonly kind: 'notes' | 'set' | 'counter' | 'privateNotes' };
+
+/**
+ * A register of bare stamps with no value: bookkeeping, not data. Written like any register
+ * (delete the touches seen, add one's own; SPEC REG-1) by an edit that would otherwise only
+ * delete, so every edit advances its writer's Yjs clock (SPEC DUR-1).
+ */
+export interface TouchSpec {
+	readonly kind: 'touch';
+}
 
 export interface RegisterSpec {
 	readonly kind: 'register';
@@ -23,7 +35,24 @@ export type EntityName = 'customer' | 'job' | 'material';
 
 export interface EntityDef {
 	readonly name: EntityName;
+	/** The entity's data: what `toJSON`, the REST API and the projection show. */
 	readonly fields: Readonly<Record<string, FieldSpec>>;
+	/**
+	 * Fields stored in the entity's Y.Map that are not data (SPEC DUR-2): kept apart from `fields`
+	 * so nothing that walks the data (JSON, conflicts, REST validation, policy) has to skip them.
+	 */
+	readonly hidden: Readonly<Record<string, FieldSpec>>;
+}
+
+/** The hidden touch register every entity has (SPEC DUR-1). */
+export const TOUCH_FIELD = 'touched';
+const hidden = { [TOUCH_FIELD]: { kind: 'touch' } } as const satisfies Record<string, TouchSpec>;
+
+/** The spec of any key's field in the entity's Y.Map, data or hidden; undefined when unknown. */
+export function storedFieldSpec(def: EntityDef, field: string): FieldSpec | undefined {
+	// `hasOwn`: a key like `constructor|x` must not find Object.prototype's members.
+	if (Object.hasOwn(def.fields, field)) return def.fields[field];
+	return Object.hasOwn(def.hidden, field) ? def.hidden[field] : undefined;
 }
 
 export const JOB_STATUSES = ['lead', 'scheduled', 'in_progress', 'on_hold', 'done', 'cancelled'] as const;
@@ -60,7 +89,8 @@ export const MATERIAL: EntityDef = {
 		notes: { kind: 'notes' },
 		createdAt,
 		deleted
-	}
+	},
+	hidden
 };
 
 export const JOB: EntityDef = {
@@ -79,7 +109,8 @@ export const JOB: EntityDef = {
 		privateNotes: { kind: 'privateNotes' },
 		createdAt,
 		deleted
-	}
+	},
+	hidden
 };
 
 /**
@@ -96,7 +127,8 @@ export const CUSTOMER: EntityDef = {
 		notes: { kind: 'notes' },
 		createdAt,
 		deleted
-	}
+	},
+	hidden
 };
 
 export const ENTITY_DEFS: Readonly<Record<EntityName, EntityDef>> = {

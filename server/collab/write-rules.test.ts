@@ -52,6 +52,23 @@ describe('field-level write rules', () => {
 		expect(verdict(ana, 'materials', 'name|q', 'add', { v: 'x' })).toMatch(/Malformed/);
 	});
 
+	it('DUR-2 anyone who may write the document may touch it, with their own user and role only', () => {
+		for (const kind of ['job', 'materials'] as const) {
+			expect(verdict(ana, kind, 'touched|t1', 'add', stampOf(ana))).toBeUndefined();
+			expect(verdict(ana, kind, 'touched|t0', 'delete')).toBeUndefined();
+		}
+		expect(verdict(owner, 'customer', 'touched|t1', 'add', stampOf(owner))).toBeUndefined();
+		expect(verdict(ana, 'job', 'touched|t1', 'add', stampOf(owner))).toMatch(/own user and role/);
+		expect(verdict(ana, 'job', 'touched|t1', 'add', { ...stampOf(ana), r: 'OWNER' })).toMatch(
+			/own user and role/
+		);
+		// A touch is a bare stamp: nothing unvalidated rides along.
+		expect(verdict(ana, 'job', 'touched|t1', 'add', { ...stampOf(ana), v: 'x' })).toMatch(/Malformed/);
+		expect(verdict(ana, 'job', 'touched|t1', 'add', { v: 'x' })).toMatch(/Malformed/);
+		// Workers only read customer documents; the touch opens no way in.
+		expect(verdict(ana, 'customer', 'touched|t1', 'add', stampOf(ana))).toMatch(/Only the owner/);
+	});
+
 	it('notes are append-only, hidden only by author or owner; hours never erased; customers owner-only', () => {
 		expect(verdict(ana, 'job', 'notes|+|n1', 'delete')).toMatch(/never erased/);
 		expect(

@@ -6,6 +6,8 @@ import {
 	isStamp,
 	MAX_TEXT_LENGTH,
 	parseKey,
+	STAMP_KEYS,
+	storedFieldSpec,
 	validateValue
 } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
@@ -54,7 +56,9 @@ export function refuseEntityChange(
 ): Refusal | undefined {
 	const def = ENTITY_OF_DOC[docKind];
 	const { field, parts } = parseKey(change.key);
-	const spec = def.fields[field];
+	// Hidden fields too: the touch (SPEC DUR-2) is open to anyone who may write the document, so
+	// it needs no rule of its own below; its entries are checked like all others.
+	const spec = storedFieldSpec(def, field);
 	if (!spec) return { field, message: `There is no field "${field}" on a ${def.name}.` };
 	if (user.role !== 'OWNER') {
 		if (docKind === 'customer') return { field, message: 'Only the owner can change customers.' };
@@ -126,5 +130,7 @@ function invalidEntry(
 			return 'Malformed note.';
 	}
 	if (kind === 'counter' && !Number.isFinite(entry.n)) return 'Hours must be a number.';
+	// A touch carries nothing but its stamp, so it cannot smuggle unvalidated data (SPEC DUR-2).
+	if (kind === 'touch' && Object.keys(entry).some((k) => !STAMP_KEYS.includes(k))) return 'Malformed entry.';
 	return undefined;
 }
