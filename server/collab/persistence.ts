@@ -1,4 +1,5 @@
 import type {
+	Connection,
 	connectedPayload,
 	Document,
 	Extension,
@@ -64,6 +65,11 @@ interface DocState {
 	oldestUnackedAt: number;
 	ackScheduled: boolean;
 	compacting: boolean;
+	/**
+	 * Connections owed an ack: per client, the clock the connection's own updates reached. An ack
+	 * goes to a connection only once it covers them (see `sendDueAcks`).
+	 */
+	owed: Map<Connection, Map<number, number>>;
 }
 
 /**
@@ -72,8 +78,9 @@ interface DocState {
  * - Load: snapshot + tail from the store, applied in `onLoadDocument`.
  * - Every change: `onChange` appends the update bytes to the log (group commit). We do NOT use
  *   `onStoreDocument`: it stores the whole document after a 2 s debounce, so a crash loses the window
- *   (PITFALLS "Hocuspocus 4"). When a commit lands, the document's connections get a stateless
- *   `khs:durable` ack with the durable state vector (see `durability.ts`).
+ *   (PITFALLS "Hocuspocus 4"). When a commit lands, the connections whose own updates it covers
+ *   get a stateless `khs:durable` ack with the durable state vector (see `durability.ts`); every
+ *   connection also gets one when it connects.
  * - Compaction runs in the background after `compactEveryUpdates` appends (and on unload); it never
  *   blocks message handling, and it is safe against other instances (see `DocStore.compact`).
  *
@@ -84,7 +91,7 @@ interface DocState {
  * acks them after its own commit, so the only over-claim is a client that moved between instances
  * while its earlier edits were still in flight there. Set `logRemoteUpdates` to log them too.
  *
- * Acks go to this instance's connections only (`relayStateless`, no Redis relay): each instance
+ * Acks go to this instance's connections only (`sendStateless`, no Redis relay): each instance
  * vouches for what it committed.
  */
 export function createPersistenceExtension(options: PersistenceOptions): PersistenceExtension {
@@ -134,9 +141,35 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				oldestAppendMs: performance.now() - state.oldestUnackedAt
 			});
 			state.unacked = 0;
-			if (state.document.getConnectionsCount() === 0) return;
-			state.document.relayStateless(encodeDurableAck(state.clock.encode()));
+			sendDueAcks(state);
 		});
+	}
+
+	/**
+	 * Acks go only to connections whose own updates this commit newly covers (plus one on connect).
+	 * bench:server's profile: broadcasting every group commit's ack to all ~10 connections of a
+	 * document was ~5 s of socket writes; the clients (src/lib/sync, tests' writers) only use acks
+	 * for their own edits.
+	 */
+	function sendDueAcks(state: DocState): void {
+		let payload: string | undefined;
+		for (const [connection, needs] of state.owed) {
+			if (!state.document.hasConnection(connection)) {
+				state.owed.delete(connection);
+				continue;
+			}
+			if (![...needs].every(([client, clock]) => state.clock.get(client) >= clock)) continue;
+			state.owed.delete(connection);
+			payload ??= encodeDurableAck(state.clock.encode());
+			connection.sendStateless(payload);
+		}
+	}
+
+	/** Remembers that `connection` sent structs up to `to` (per client): it is owed an ack covering them. */
+	function owe(state: DocState, connection: Connection, to: Map<number, number>): void {
+		const needs = state.owed.get(connection) ?? new Map<number, number>();
+		for (const [client, clock] of to) needs.set(client, Math.max(needs.get(client) ?? 0, clock));
+		state.owed.set(connection, needs);
 	}
 
 	function compactInBackground(documentName: string, state: DocState | undefined): void {
@@ -205,7 +238,8 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				unacked: 0,
 				oldestUnackedAt: 0,
 				ackScheduled: false,
-				compacting: false
+				compacting: false,
+				owed: new Map()
 			});
 		},
 
@@ -219,6 +253,9 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 					docs.get(documentName)?.clock.add(meta);
 					return;
 				}
+				const state = docs.get(documentName);
+				if (state && isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'connection')
+					owe(state, transactionOrigin.connection, meta.to);
 				track(persist(documentName, update, meta));
 			} catch (error) {
 				logger.error({ err: error, documentName }, 'cannot persist update');
@@ -229,7 +266,15 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		// restart, or that a peer instance relayed and this one logged — rather than at its next commit.
 		async connected({ documentName, connection }: connectedPayload) {
 			const state = docs.get(documentName);
-			if (state) connection.sendStateless(encodeDurableAck(state.clock.encode()));
+			if (!state) return;
+			connection.sendStateless(encodeDurableAck(state.clock.encode()));
+			// A client reconnecting while its earlier edits are still being committed re-sends nothing
+			// (the server has them), so it is owed an ack once everything in flight now is durable.
+			const inFlight = new Map<number, number>();
+			for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(state.document)))
+				if (state.clock.get(client) < clock) inFlight.set(client, clock);
+			if (inFlight.size > 0) owe(state, connection, inFlight);
+			connection.onClose(() => state.owed.delete(connection));
 		},
 
 		async afterUnloadDocument({ documentName }) {
