@@ -2,6 +2,7 @@ import { type App, type AppOptions, createApp } from './app.ts';
 import { instrumentDocStore } from './collab/instrument.ts';
 import { createPersistenceExtension, type PersistenceSettings } from './collab/persistence.ts';
 import { createRedisExtension, type RedisScaleOutOptions } from './collab/redis.ts';
+import { createSyncSessions, type SyncSessionSettings } from './collab/sync-sessions.ts';
 import { createWriteGuardExtension } from './collab/write-guard.ts';
 import type { Db } from './db/port.ts';
 import { createDocStore, type DocStore } from './docs/store.ts';
@@ -20,6 +21,8 @@ export interface AssembleOptions extends Omit<AppOptions, 'db' | 'logger' | 'hoc
 	redis?: RedisScaleOutOptions | undefined;
 	/** Persistence tunables (tests: e.g. frequent compaction). */
 	persistence?: Partial<PersistenceSettings>;
+	/** Websocket sync metrics tunables (tests: a short edits window). */
+	syncSessions?: Partial<SyncSessionSettings>;
 }
 
 export interface AssembledServer {
@@ -30,7 +33,14 @@ export interface AssembledServer {
 }
 
 export async function assembleServer(options: AssembleOptions): Promise<AssembledServer> {
-	const { db, logger, redis, persistence: persistenceSettings, ...appOptions } = options;
+	const {
+		db,
+		logger,
+		redis,
+		persistence: persistenceSettings,
+		syncSessions: sessionSettings,
+		...appOptions
+	} = options;
 	const store = instrumentDocStore(createDocStore(db));
 	const persistence = createPersistenceExtension({
 		store,
@@ -40,9 +50,18 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		logRemoteUpdates: redis !== undefined,
 		...persistenceSettings
 	});
+	// The app's websocket syncs in the sync health report (written like REST syncs, sync/analytics.ts).
+	const syncSessions = createSyncSessions({
+		db,
+		logger: logger.child({ subsystem: 'sync-sessions' }),
+		...(sessionSettings ? { settings: sessionSettings } : {})
+	});
 	const writeGuard = createWriteGuardExtension({
 		logger: logger.child({ subsystem: 'write-guard' }),
-		onRefused: () => metrics.writeRefusals.inc()
+		onRefused: ({ connection }) => {
+			metrics.writeRefusals.inc();
+			syncSessions.writeRefused(connection);
+		}
 	});
 	// Projection, change log and the REST sync API (issue 4); push waits on persistence for durability.
 	const sync = createSyncApi({ db, logger, durability: persistence });
@@ -54,6 +73,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		// The guard first: its compensating writes are then logged by persistence like any update.
 		// Redis last: it relays what the others accepted (its priority orders its own hooks anyway).
 		hocuspocusExtensions: [
+			syncSessions,
 			writeGuard,
 			persistence,
 			...sync.extensions,

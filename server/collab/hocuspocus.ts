@@ -33,6 +33,22 @@ export class CollabDenied extends Error {
 	}
 }
 
+/** A refused document connection, as told to extensions that implement `onCollabRefused`. */
+export interface CollabRefusal {
+	/** The connection's context as far as it got (what `onConnect` hooks added). */
+	context: Record<string, unknown>;
+	documentName: string;
+	socketId: string;
+	reason: CollabRejection;
+	/** Known when the token was valid (forbidden document, access error). */
+	userId?: string | undefined;
+}
+
+/** An extension that wants to know about refusals (Hocuspocus has no hook for a failed `onAuthenticate`). */
+export interface CollabRefusalObserver {
+	onCollabRefused?(refusal: CollabRefusal): void;
+}
+
 export interface CollabOptions {
 	authenticate: Authenticator;
 	access: DocumentAccess;
@@ -65,6 +81,16 @@ export function createHocuspocus(options: CollabOptions): Hocuspocus<CollabConte
 		async onAuthenticate(data: onAuthenticatePayload<CollabContext>) {
 			const deny = (reason: CollabRejection, extra: Record<string, unknown> = {}) => {
 				metrics.collabRejections.inc({ reason });
+				const userId = typeof extra.userId === 'string' ? extra.userId : undefined;
+				for (const extension of options.extensions ?? []) {
+					(extension as CollabRefusalObserver).onCollabRefused?.({
+						context: data.context as unknown as Record<string, unknown>,
+						documentName: data.documentName,
+						socketId: data.socketId,
+						reason,
+						userId
+					});
+				}
 				logger.info(
 					{ socketId: data.socketId, documentName: data.documentName, reason, ...extra },
 					'collab refused'

@@ -30,7 +30,11 @@ const ROOT_MAP: Readonly<Record<DocKind, string>> = {
 /** Origin of compensating writes: local, so the guard never inspects its own repairs. */
 const COMPENSATION_ORIGIN = { source: 'local', context: { compensation: true } } as const;
 
-export function createWriteGuardExtension(options: { logger: Logger; onRefused?: () => void }): Extension {
+export function createWriteGuardExtension(options: {
+	logger: Logger;
+	/** Called per refused field, with the connection that sent it (metrics, sync sessions). */
+	onRefused?: (refusal: { connection: Connection; documentName: string; field: string }) => void;
+}): Extension {
 	return {
 		extensionName: 'khs-write-guard',
 		async afterLoadDocument({ document, documentName }) {
@@ -43,7 +47,7 @@ export function createWriteGuardExtension(options: { logger: Logger; onRefused?:
 				if (!user) return;
 				const refusals = guardEvents(document, ref.kind, user, events);
 				for (const refusal of refusals) {
-					options.onRefused?.();
+					options.onRefused?.({ connection: origin.connection, documentName, field: refusal.field });
 					options.logger.warn({ documentName, userId: user.id, ...refusal }, 'forbidden change undone');
 					notify(origin.connection, { type: 'khs:rejected', documentName, ...refusal });
 				}

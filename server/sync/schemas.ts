@@ -198,9 +198,10 @@ export const HealthSeriesSchema = z
 	.array(
 		z.object({
 			at: z.number(),
-			successRate: z.number().min(0).max(1),
+			/** Null in an hour with edits over the websocket but no sync attempt. */
+			successRate: z.number().min(0).max(1).nullable(),
 			conflictRate: z.number().min(0).max(1),
-			averageDuration: z.number().nonnegative()
+			averageDuration: z.number().nonnegative().nullable()
 		})
 	)
 	.meta({ id: 'HealthSeries' });

@@ -58,9 +58,10 @@ export interface SyncHealth {
 /** `GET /api/sync/health/series` (owner): one point per interval, oldest first. */
 export interface HealthPoint {
 	at: number;
-	successRate: number;
+	/** Null for an hour with edits but no sync attempt (no connection, push or pull). */
+	successRate: number | null;
 	conflictRate: number;
-	averageDuration: number;
+	averageDuration: number | null;
 }
 
 /** `GET /api/sync/devices` (owner). `lastSync` is epoch ms, or null if the device never synced. */

@@ -294,7 +294,8 @@ class SyncClient {
 		if (this.socket) return this.socket;
 		syncStatus.init();
 		syncStatus.setSocket(navigator.onLine ? 'connecting' : 'disconnected');
-		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${syncDefaults.collabPath}`;
+		// The device id lets the owner's sync health list this browser's syncs (server/collab/sync-sessions.ts).
+		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${syncDefaults.collabPath}?deviceId=${encodeURIComponent(session.deviceId)}`;
 		const socket = new HocuspocusProviderWebsocket({
 			url,
 			delay: syncDefaults.reconnectDelayMs,
