@@ -106,7 +106,13 @@ interface Session {
 }
 
 /** Connects `connectionCount` clients over `docCount` fresh documents of one server. */
-async function open(label: string, ws: string, token: string, metricsUrl?: string): Promise<Session> {
+async function open(
+	label: string,
+	ws: string,
+	token: string,
+	userId: string,
+	metricsUrl?: string
+): Promise<Session> {
 	const random = seededRandom(seed);
 	const docNames = Array.from({ length: docCount }, () => `materials:${crypto.randomUUID()}`);
 	/** `${clientID}:${clock after the edit}` → when it was made. */
@@ -123,7 +129,9 @@ async function open(label: string, ws: string, token: string, metricsUrl?: strin
 			const doc = new Y.Doc();
 			const provider = connect(ws, docNames[docIndex] as string, token, doc);
 			const list = new MaterialListDoc(doc, docNames[docIndex]?.slice('materials:'.length) as string, {
-				writer: { userId: 'bench', deviceId: `bench-${i}`, role: 'OWNER' },
+				// The logged-in user's own id: entries stamped as anyone else are refused and undone by
+				// the write guard (issue 3 write rules), which would measure the refusal path instead.
+				writer: { userId, deviceId: `bench-${i}`, role: 'OWNER' },
 				clock: new HybridClock()
 			});
 			doc.on('update', (update: Uint8Array, origin: unknown) => {
@@ -227,7 +235,7 @@ console.log(
 const database = await openTestDatabase();
 const servers: ServerProcess[] = [];
 try {
-	await database.addUser('bench@khs.test', 'OWNER');
+	const benchUser = await database.addUser('bench@khs.test', 'OWNER');
 	const profileDir = process.env.BENCH_PROFILE;
 	const ours = await startServerProcess({
 		databaseUrl: database.databaseUrl,
@@ -245,9 +253,10 @@ try {
 			'ours (auth+guard+pg+proj)',
 			ours.ws,
 			await login(ours.http, 'bench@khs.test'),
+			benchUser.id,
 			`${ours.http}/metrics`
 		),
-		await open('bare Hocuspocus', bare.ws, 'no-auth')
+		await open('bare Hocuspocus', bare.ws, 'no-auth', benchUser.id)
 	];
 	// Alternate short measured windows between the two servers, so a noisy neighbour on the machine
 	// (builds, other tests) hits both alike instead of whichever ran second.
@@ -257,6 +266,10 @@ try {
 			await session.load(seconds * 1000, true);
 		}
 	}
+	// A sanity check on the load itself: refused (and undone) edits would measure another path.
+	const refusals = /^khs_write_refusals_total (\S+)$/m.exec(
+		await (await fetch(`${ours.http}/metrics`)).text()
+	);
 	for (const session of sessions) for (const c of session.clients) c.provider.destroy();
 	const [oursResult, bareResult] = sessions.map(summarize) as [Result, Result];
 	for (const server of [ours, bare]) {
@@ -270,6 +283,7 @@ try {
 	console.log(row(oursResult));
 	console.log(row(bareResult));
 	const ratio = oursResult.p99 / bareResult.p99;
+	console.log(`write-guard refusals on ours: ${refusals?.[1] ?? 'unknown'} (expected 0)`);
 	const lag = sessions[0]?.projectionLag;
 	if (lag) {
 		const count = lag.get(Number.POSITIVE_INFINITY) ?? 0;
