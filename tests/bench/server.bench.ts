@@ -52,8 +52,7 @@ function percentile(sorted: Float64Array, p: number): number {
 /** Cumulative bucket counts of one Prometheus histogram, by upper bound (seconds). */
 type Buckets = Map<number, number>;
 
-async function scrapeHistogram(metricsUrl: string, name: string): Promise<Buckets> {
-	const text = await (await fetch(metricsUrl)).text();
+function parseHistogram(text: string, name: string): Buckets {
 	const buckets: Buckets = new Map();
 	const line = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`);
 	for (const row of text.split('\n')) {
@@ -62,6 +61,12 @@ async function scrapeHistogram(metricsUrl: string, name: string): Promise<Bucket
 			buckets.set(match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]), Number(match[2]));
 	}
 	return buckets;
+}
+
+/** One gauge of the Prometheus text, NaN when absent. */
+function parseGauge(text: string, name: string): number {
+	const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
+	return match ? Number(match[1]) : Number.NaN;
 }
 
 /** `after - before`, bucket by bucket, added into `into`. */
@@ -103,6 +108,12 @@ interface Session {
 	stats: { latencies: number[]; deliveries: number; expected: number; edits: number; sendingMs: number };
 	/** Projection-lag buckets gained during measured windows (our server only). */
 	projectionLag: Buckets | undefined;
+	/**
+	 * Worst event-loop delay of our server in any measured window (prom-client's monitor resets at
+	 * every scrape, and we scrape at each window's start and end): tells our own blocking apart from
+	 * waiting for a CPU the machine does not have.
+	 */
+	eventLoop: { p99Ms: number; maxMs: number };
 }
 
 /** Connects `connectionCount` clients over `docCount` fresh documents of one server. */
@@ -171,14 +182,17 @@ async function open(
 	};
 
 	const projectionLag: Buckets | undefined = metricsUrl ? new Map() : undefined;
+	const eventLoop = { p99Ms: 0, maxMs: 0 };
 	const lagMetric = 'khs_projection_lag_seconds';
 	return {
 		label,
 		clients,
 		stats,
 		projectionLag,
+		eventLoop,
 		async load(ms, measure) {
-			const lagBefore = measure && metricsUrl ? await scrapeHistogram(metricsUrl, lagMetric) : undefined;
+			const scrape = async () => (metricsUrl ? await (await fetch(metricsUrl)).text() : '');
+			const lagBefore = measure && metricsUrl ? parseHistogram(await scrape(), lagMetric) : undefined;
 			const started = performance.now();
 			let done = 0;
 			measuring = measure;
@@ -197,8 +211,14 @@ async function open(
 			}
 			measuring = false;
 			sentAt.clear();
-			if (lagBefore && metricsUrl && projectionLag)
-				addBucketDelta(projectionLag, lagBefore, await scrapeHistogram(metricsUrl, lagMetric));
+			if (lagBefore && projectionLag) {
+				const text = await scrape();
+				addBucketDelta(projectionLag, lagBefore, parseHistogram(text, lagMetric));
+				const p99Ms = parseGauge(text, 'khs_process_nodejs_eventloop_lag_p99_seconds') * 1000;
+				const maxMs = parseGauge(text, 'khs_process_nodejs_eventloop_lag_max_seconds') * 1000;
+				eventLoop.p99Ms = Math.max(eventLoop.p99Ms, p99Ms);
+				eventLoop.maxMs = Math.max(eventLoop.maxMs, maxMs);
+			}
 		}
 	};
 }
@@ -284,6 +304,11 @@ try {
 	console.log(row(bareResult));
 	const ratio = oursResult.p99 / bareResult.p99;
 	console.log(`write-guard refusals on ours: ${refusals?.[1] ?? 'unknown'} (expected 0)`);
+	const loop = sessions[0]?.eventLoop;
+	if (loop)
+		console.log(
+			`event-loop delay of ours, worst measured window: p99 ${loop.p99Ms.toFixed(1)} ms, max ${loop.maxMs.toFixed(1)} ms`
+		);
 	const lag = sessions[0]?.projectionLag;
 	if (lag) {
 		const count = lag.get(Number.POSITIVE_INFINITY) ?? 0;
