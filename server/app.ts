@@ -14,6 +14,7 @@ import {
 	type DocumentAccess
 } from './collab/access.ts';
 import { type CollabContext, type CollabOptions, createHocuspocus } from './collab/hocuspocus.ts';
+import { type CollabLimits, collabLimitDefaults, SocketCounter } from './collab/limits.ts';
 import { attachCollabSocket, type CollabSocket, closeCodes } from './collab/websocket.ts';
 import type { Db } from './db/port.ts';
 import { serverDefaults } from './defaults.ts';
@@ -23,6 +24,7 @@ import { Router } from './http/router.ts';
 import { mountAuthRoutes } from './http/routes-auth.ts';
 import { mountOpsRoutes } from './http/routes-ops.ts';
 import { type Logger, silentLogger } from './logger.ts';
+import { metrics } from './metrics.ts';
 
 /** A Node/Connect-style handler, the shape of adapter-node's `build/handler.js` export. */
 export type PageHandler = (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
@@ -57,6 +59,8 @@ export interface AppOptions {
 	pages?: PageHandler | null;
 	maxBodyBytes?: number;
 	maxWebsocketMessageBytes?: number;
+	/** Flood limits for `/collab`; see `collab/limits.ts`. */
+	collabLimits?: Partial<CollabLimits>;
 	shutdownTimeoutMs?: number;
 }
 
@@ -141,6 +145,8 @@ export async function createApp(options: AppOptions): Promise<App> {
 		maxPayload: options.maxWebsocketMessageBytes ?? serverDefaults.maxWebsocketMessageBytes
 	});
 	const sockets = new Set<CollabSocket>();
+	const limits: CollabLimits = { ...collabLimitDefaults, ...options.collabLimits };
+	const socketCounter = new SocketCounter(limits);
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
 		socket.on('error', () => socket.destroy());
 		let pathname: string;
@@ -151,12 +157,27 @@ export async function createApp(options: AppOptions): Promise<App> {
 		}
 		if (pathname !== serverDefaults.collabPath) return refuseUpgrade(socket, 404, 'Not Found');
 		if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
+		const address = req.socket.remoteAddress ?? '';
+		const refusal = socketCounter.refusal(address);
+		if (refusal) {
+			metrics.collabRejections.inc({ reason: refusal.status === 429 ? 'address_limit' : 'socket_limit' });
+			return refuseUpgrade(socket, refusal.status, refusal.reason);
+		}
 		hocuspocus
 			.hooks('onUpgrade', { request: req, socket, head, instance: hocuspocus })
 			.then(() => {
 				wss.handleUpgrade(req, socket, head, (ws) => {
-					const entry = attachCollabSocket(hocuspocus, ws, req, logger.child({ subsystem: 'collab' }), () =>
-						sockets.delete(entry)
+					socketCounter.opened(address);
+					const entry = attachCollabSocket(
+						hocuspocus,
+						ws,
+						req,
+						logger.child({ subsystem: 'collab' }),
+						limits,
+						() => {
+							sockets.delete(entry);
+							socketCounter.closed(address);
+						}
 					);
 					sockets.add(entry);
 				});

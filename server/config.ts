@@ -16,6 +16,8 @@ export interface ServerConfig {
 	redisUrl: string | undefined;
 	/** Namespace of Redis keys and channels (`REDIS_PREFIX`, default `khs`). */
 	redisPrefix: string | undefined;
+	/** Websocket flood limits set by `MAX_SOCKETS` and `MAX_SOCKETS_PER_ADDRESS`. */
+	collabLimits: { maxSockets?: number; maxSocketsPerAddress?: number };
 }
 
 /** A bad environment variable; `variable` names it. */
@@ -50,8 +52,28 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 		authSecret: env.AUTH_SECRET || undefined,
 		seedDemo: !['0', 'false', 'no', 'off'].includes((env.SEED_DEMO ?? '').toLowerCase()),
 		redisUrl: readRedisUrl(env.REDIS_URL),
-		redisPrefix: env.REDIS_PREFIX || undefined
+		redisPrefix: env.REDIS_PREFIX || undefined,
+		collabLimits: readCollabLimits(env)
 	};
+}
+
+/** Only the limits that are set, so the defaults in `collab/limits.ts` fill the rest. */
+function readCollabLimits(env: NodeJS.ProcessEnv): ServerConfig['collabLimits'] {
+	const limits: ServerConfig['collabLimits'] = {};
+	const maxSockets = readPositiveInt(env, 'MAX_SOCKETS');
+	const maxSocketsPerAddress = readPositiveInt(env, 'MAX_SOCKETS_PER_ADDRESS');
+	if (maxSockets) limits.maxSockets = maxSockets;
+	if (maxSocketsPerAddress) limits.maxSocketsPerAddress = maxSocketsPerAddress;
+	return limits;
+}
+
+function readPositiveInt(env: NodeJS.ProcessEnv, variable: string): number | undefined {
+	const raw = env[variable];
+	if (!raw) return undefined;
+	const value = Number(raw);
+	if (!Number.isInteger(value) || value < 1)
+		throw new ConfigError(variable, `"${raw}" is not a positive whole number`);
+	return value;
 }
 
 function readRedisUrl(raw: string | undefined): string | undefined {

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
 		db,
 		logger,
 		authSecret: config.authSecret,
+		collabLimits: config.collabLimits,
 		pages,
 		redis: config.redisUrl ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined
 	});

@@ -39,3 +39,10 @@ export function checkFrame(data: Uint8Array): FrameVerdict {
 	if (!type || type.value > maxMessageType) return 'malformed';
 	return 'forward';
 }
+
+/** The document a well-formed frame addresses (call after `checkFrame` said `forward`). */
+export function frameDocumentName(data: Uint8Array): string | undefined {
+	const len = readVarUint(data, 0);
+	if (!len) return undefined;
+	return new TextDecoder().decode(data.subarray(len.next, len.next + len.value));
+}

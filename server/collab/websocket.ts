@@ -3,13 +3,15 @@ import type { Hocuspocus } from '@hocuspocus/server';
 import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
-import { checkFrame } from './frames.ts';
+import { checkFrame, frameDocumentName } from './frames.ts';
+import { type CollabLimits, messageBudget } from './limits.ts';
 
 /** Close codes we send ourselves (RFC 6455 §7.4.1). */
 export const closeCodes = {
 	goingAway: 1001,
 	unsupportedData: 1003,
-	protocolError: 1002
+	protocolError: 1002,
+	policyViolation: 1008
 } as const;
 
 /** A live `/collab` socket as `server/app.ts` tracks it, for shutdown. */
@@ -61,6 +63,7 @@ export function attachCollabSocket(
 	ws: WebSocket,
 	req: IncomingMessage,
 	logger: Logger,
+	limits: Pick<CollabLimits, 'maxDocumentsPerSocket' | 'messagesPerSecond' | 'messageBurst'>,
 	onGone: () => void
 ): CollabSocket {
 	metrics.websocketConnections.inc();
@@ -74,18 +77,29 @@ export function attachCollabSocket(
 		onGone();
 	};
 	const reject = (code: number, reason: string) => {
-		logger.info({ code, reason, remote: req.socket.remoteAddress }, 'collab socket closed: bad frame');
+		logger.info({ code, reason, remote: req.socket.remoteAddress }, 'collab socket closed');
 		ws.close(code, reason);
 		finish(code, reason);
 	};
 
+	const budget = messageBudget(limits.messagesPerSecond, limits.messageBurst);
+	const documents = new Set<string>();
 	ws.on('message', (data, isBinary) => {
 		if (closed) return;
 		if (!isBinary) return reject(closeCodes.unsupportedData, 'binary frames only');
+		if (!budget.take()) return reject(closeCodes.policyViolation, 'too many messages');
 		const bytes = toBytes(data);
 		const verdict = checkFrame(bytes);
 		if (verdict === 'malformed') return reject(closeCodes.protocolError, 'malformed frame');
-		if (verdict === 'forward') connection.handleMessage(bytes);
+		if (verdict === 'ignore') return;
+		const name = frameDocumentName(bytes) ?? '';
+		if (!documents.has(name)) {
+			if (documents.size >= limits.maxDocumentsPerSocket) {
+				return reject(closeCodes.policyViolation, 'too many documents on one connection');
+			}
+			documents.add(name);
+		}
+		connection.handleMessage(bytes);
 	});
 	ws.on('close', (code, reason) => finish(code, reason.toString()));
 	// `ws` emits 'error' for protocol violations (oversized message, bad opcode) and then closes the
