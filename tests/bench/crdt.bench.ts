@@ -14,6 +14,7 @@ import * as Y from 'yjs';
 import { MaterialListDoc } from '../../crdt/documents.ts';
 import type { Entity } from '../../crdt/entity.ts';
 import { type Replica, replica } from '../../crdt/test-support.ts';
+import { seededRandom } from '../support/random.ts';
 
 const JOB_ID = '00000000-0000-4000-8000-0000000000b1';
 const DEVICES = 10;
@@ -28,18 +29,6 @@ const NAMES = ['Nails', 'Tarp', 'Shingles', 'Flashing', 'Gutter', 'Sealant', 'Sc
 const UNITS = ['box', 'roll', 'pcs', 'm', 'kg'];
 const NOTES = ['check size with the owner', 'leftover from last job', 'buy at the yard', 'wrong colour'];
 
-/** mulberry32: a tiny seeded PRNG, so two runs with one seed make the same edits. */
-function prng(seed: number): () => number {
-	let a = seed >>> 0;
-	return () => {
-		a = (a + 0x6d2b79f5) >>> 0;
-		let t = a;
-		t = Math.imul(t ^ (t >>> 15), t | 1);
-		t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-		return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-	};
-}
-
 interface Device {
 	readonly replica: Replica;
 	readonly list: MaterialListDoc;
@@ -50,7 +39,7 @@ const REMOTE = Symbol('remote');
 
 function main(): void {
 	const seed = Number(process.env.BENCH_SEED ?? Math.floor(Math.random() * 2 ** 31));
-	const random = prng(seed);
+	const random = seededRandom(seed);
 	const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 	const cpus = os.cpus();
 	console.log(`crdt bench · seed ${seed} (BENCH_SEED=${seed} to replay)`);

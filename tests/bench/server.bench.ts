@@ -22,7 +22,8 @@ import {
 	type ServerProcess,
 	startServerProcess
 } from '../integration/support/server-process.ts';
-import { connect, seededRandom, synced, testSeed } from '../integration/support/writers.ts';
+import { connect, synced } from '../integration/support/writers.ts';
+import { seededRandom, testSeed } from '../support/random.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);

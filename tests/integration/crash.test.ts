@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Y from 'yjs';
 import { waitFor } from '../../server/testing/app.ts';
+import { seededRandom, testSeed } from '../support/random.ts';
 import {
 	killIfRunning,
 	login,
@@ -9,15 +10,7 @@ import {
 	startServerProcess,
 	type TestDatabase
 } from './support/server-process.ts';
-import {
-	connect,
-	type Edit,
-	MaterialWriter,
-	materialNames,
-	seededRandom,
-	synced,
-	testSeed
-} from './support/writers.ts';
+import { connect, type Edit, MaterialWriter, materialNames, synced } from './support/writers.ts';
 
 // Issue 3: "`kill -9` of the server at any moment loses nothing that was acknowledged durable" and
 // "graceful shutdown on SIGTERM flushes everything". Real server processes (scripts/start.mjs) on

@@ -7,6 +7,7 @@ import { openPgDbOnSchema } from '../../server/db/testing.ts';
 import { createDocStore } from '../../server/docs/store.ts';
 import { silentLogger } from '../../server/logger.ts';
 import { waitFor } from '../../server/testing/app.ts';
+import { seededRandom, testSeed } from '../support/random.ts';
 import {
 	killIfRunning,
 	login,
@@ -15,14 +16,7 @@ import {
 	startServerProcess,
 	type TestDatabase
 } from './support/server-process.ts';
-import {
-	type Edit,
-	MaterialWriter,
-	materialNames,
-	seededRandom,
-	synced,
-	testSeed
-} from './support/writers.ts';
+import { type Edit, MaterialWriter, materialNames, synced } from './support/writers.ts';
 
 // Issue 3 "Scale-out": two instances on one Postgres and one Redis. A unique key prefix per run keeps
 // parallel runs (and other suites) apart on the shared Redis.
