@@ -6,7 +6,7 @@ import { type AssembledServer, assembleServer } from '../assemble.ts';
 import { createUser } from '../auth/users.ts';
 import type { Db } from '../db/port.ts';
 import { silentLogger } from '../logger.ts';
-import { openMigratedTestDb, testPassword, waitFor } from '../testing/app.ts';
+import { loginOver, openMigratedTestDb, testPassword, waitFor } from '../testing/app.ts';
 
 /**
  * The app's websocket syncs reach the owner's sync health (issue 5): a real server (production
@@ -72,8 +72,8 @@ describe('websocket syncs in the sync health report', () => {
 		const port = await server.app.listen(0);
 		ws = `ws://127.0.0.1:${port}/collab`;
 		http = `http://127.0.0.1:${port}`;
-		ownerToken = await login('owner@sessions.test');
-		workerToken = await login('worker@sessions.test');
+		ownerToken = await loginOver(http, 'owner@sessions.test', testPassword);
+		workerToken = await loginOver(http, 'worker@sessions.test', testPassword);
 	});
 
 	afterAll(async () => {
@@ -81,16 +81,6 @@ describe('websocket syncs in the sync health report', () => {
 		await server?.close();
 		await drop?.();
 	});
-
-	async function login(email: string): Promise<string> {
-		const res = await fetch(`${http}/api/auth/login`, {
-			method: 'POST',
-			headers: { 'content-type': 'application/json' },
-			body: JSON.stringify({ email, password: testPassword })
-		});
-		expect(res.status).toBe(200);
-		return ((await res.json()) as { token: string }).token;
-	}
 
 	async function get<T>(path: string): Promise<T> {
 		const res = await fetch(`${http}${path}`, { headers: { authorization: `Bearer ${ownerToken}` } });

@@ -36,6 +36,17 @@ export interface TestServer {
 
 export const testPassword = 'correct horse';
 
+/** Logs in at the server at `http` (`http://host:port`) and returns the token. */
+export async function loginOver(http: string, email: string, password: string): Promise<string> {
+	const res = await fetch(`${http}/api/auth/login`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ email, password })
+	});
+	if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
+	return ((await res.json()) as { token: string }).token;
+}
+
 /** A real server on 127.0.0.1, port 0, over a fresh migrated database. */
 export async function startTestServer(
 	kind: TestDbKind,
@@ -55,15 +66,7 @@ export async function startTestServer(
 		ws: `ws://${host}:${port}/collab`,
 		addUser: (email, role, password = testPassword) =>
 			createUser(db, { email, role, password, name: email.split('@')[0] ?? email }, { bcryptCost: 4 }),
-		async login(email, password = testPassword) {
-			const res = await fetch(`${http}/api/auth/login`, {
-				method: 'POST',
-				headers: { 'content-type': 'application/json' },
-				body: JSON.stringify({ email, password })
-			});
-			if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
-			return ((await res.json()) as { token: string }).token;
-		},
+		login: (email, password = testPassword) => loginOver(http, email, password),
 		async close() {
 			try {
 				await app.close();

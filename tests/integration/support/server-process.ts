@@ -6,7 +6,7 @@ import { createUser } from '../../../server/auth/users.ts';
 import { migrate } from '../../../server/db/migrate.ts';
 import type { Db } from '../../../server/db/port.ts';
 import { openTestPgDb, testDatabaseUrl } from '../../../server/db/testing.ts';
-import { waitFor } from '../../../server/testing/app.ts';
+import { loginOver, waitFor } from '../../../server/testing/app.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -130,12 +130,6 @@ export async function killIfRunning(server: ServerProcess | undefined): Promise<
 	await server.exited;
 }
 
-export async function login(http: string, email: string, password = testUserPassword): Promise<string> {
-	const res = await fetch(`${http}/api/auth/login`, {
-		method: 'POST',
-		headers: { 'content-type': 'application/json' },
-		body: JSON.stringify({ email, password })
-	});
-	if (res.status !== 200) throw new Error(`login failed: ${res.status} ${await res.text()}`);
-	return ((await res.json()) as { token: string }).token;
+export function login(http: string, email: string, password = testUserPassword): Promise<string> {
+	return loginOver(http, email, password);
 }
