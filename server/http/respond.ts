@@ -15,20 +15,14 @@ export function sendJson(
 	headers: Record<string, string> = {}
 ): void {
 	if (res.headersSent) return;
-	const payload = JSON.stringify(body);
-	res.writeHead(status, {
-		...baseHeaders,
-		'content-type': 'application/json; charset=utf-8',
-		'content-length': Buffer.byteLength(payload),
-		...headers
-	});
-	res.end(payload);
+	sendText(res, status, JSON.stringify(body), 'application/json; charset=utf-8', headers);
 }
 
+/** Sends `text` (or bytes already encoded) with the API's headers unless a response was already started. */
 export function sendText(
 	res: ServerResponse,
 	status: number,
-	text: string,
+	text: string | Buffer,
 	contentType = 'text/plain; charset=utf-8',
 	headers: Record<string, string> = {}
 ): void {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { sendText } from '../http/respond.ts';
 import { syncDefaults } from './defaults.ts';
 
 /**
@@ -40,14 +41,9 @@ export function sendJsonCompressed(
 			params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_SIZE_HINT]: json.byteLength }
 		});
 	} else if (encoding === 'gzip') payload = gzipSync(json);
-	res.writeHead(status, {
-		'cache-control': 'no-store',
-		'x-content-type-options': 'nosniff',
-		'content-type': 'application/json; charset=utf-8',
+	sendText(res, status, payload, 'application/json; charset=utf-8', {
 		vary: 'Accept-Encoding',
-		'content-length': payload.byteLength,
 		...(encoding ? { 'content-encoding': encoding } : {}),
 		...headers
 	});
-	res.end(payload);
 }
