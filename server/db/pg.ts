@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { DbError } from './errors.ts';
+import { InFlight } from './in-flight.ts';
 import type { Db, QueryResult, Tx } from './port.ts';
 import { parseInt8, toPlainBytes } from './values.ts';
 
@@ -121,19 +122,16 @@ async function run<Row>(on: Queryable, sql: string, params?: readonly unknown[])
 
 class PgDb implements Db {
 	readonly kind = 'pg' as const;
-	#closed = false;
-
-	/** Calls in flight, so `close()` lets them finish (`pool.end()` would fail queued ones). */
-	readonly #inFlight = new Set<Promise<unknown>>();
+	readonly #inFlight = new InFlight();
 
 	constructor(readonly pool: pg.Pool) {}
 
 	query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-		return this.#track(() => run<Row>(this.pool, sql, params));
+		return this.#inFlight.track(() => run<Row>(this.pool, sql, params));
 	}
 
 	transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-		return this.#track(() => this.#transaction(work));
+		return this.#inFlight.track(() => this.#transaction(work));
 	}
 
 	async #transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
@@ -165,19 +163,7 @@ class PgDb implements Db {
 		}
 	}
 
-	async close(): Promise<void> {
-		if (this.#closed) return;
-		this.#closed = true;
-		await Promise.allSettled([...this.#inFlight]);
-		await this.pool.end();
-	}
-
-	#track<T>(call: () => Promise<T>): Promise<T> {
-		if (this.#closed) return Promise.reject(new DbError('CLOSED', 'database adapter is closed'));
-		const promise = call();
-		this.#inFlight.add(promise);
-		const forget = () => this.#inFlight.delete(promise);
-		promise.then(forget, forget);
-		return promise;
+	close(): Promise<void> {
+		return this.#inFlight.close(() => this.pool.end());
 	}
 }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite, type Results, type Transaction } from '@electric-sql/pglite';
 import { DbError } from './errors.ts';
+import { InFlight } from './in-flight.ts';
 import type { Db, QueryResult, Tx } from './port.ts';
 
 export interface PgliteDbOptions {
@@ -47,18 +48,16 @@ async function run<Row>(on: Runner, sql: string, params?: readonly unknown[]): P
 
 class PgliteDb implements Db {
 	readonly kind = 'pglite' as const;
-	#closed = false;
-	/** Calls in flight, so `close()` lets them finish instead of cutting them off. */
-	readonly #inFlight = new Set<Promise<unknown>>();
+	readonly #inFlight = new InFlight();
 
 	constructor(readonly pglite: PGlite) {}
 
 	query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-		return this.#track(() => run<Row>(this.pglite, sql, params));
+		return this.#inFlight.track(() => run<Row>(this.pglite, sql, params));
 	}
 
 	transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-		return this.#track(() =>
+		return this.#inFlight.track(() =>
 			this.pglite.transaction(async (inner) => {
 				let done = false;
 				const tx: Tx = {
@@ -76,19 +75,7 @@ class PgliteDb implements Db {
 		);
 	}
 
-	async close(): Promise<void> {
-		if (this.#closed) return;
-		this.#closed = true;
-		await Promise.allSettled([...this.#inFlight]);
-		await this.pglite.close();
-	}
-
-	#track<T>(call: () => Promise<T>): Promise<T> {
-		if (this.#closed) return Promise.reject(new DbError('CLOSED', 'database adapter is closed'));
-		const promise = call();
-		this.#inFlight.add(promise);
-		const forget = () => this.#inFlight.delete(promise);
-		promise.then(forget, forget);
-		return promise;
+	close(): Promise<void> {
+		return this.#inFlight.close(() => this.pglite.close());
 	}
 }
