@@ -8,22 +8,16 @@
  * base version, so the concurrent server entry stays and the field's resolver (OR, max, role, LWW) or
  * the user decides.
  */
-export type ResolutionStrategy =
-	| 'SERVER_WINS'
-	| 'CLIENT_WINS'
-	| 'LAST_WRITE_WINS'
-	| 'ROLE_BASED'
-	| 'FIELD_MERGE'
-	| 'USER_CHOICE';
-
-export const STRATEGIES: readonly ResolutionStrategy[] = [
+export const STRATEGIES = [
 	'SERVER_WINS',
 	'CLIENT_WINS',
 	'LAST_WRITE_WINS',
 	'ROLE_BASED',
 	'FIELD_MERGE',
 	'USER_CHOICE'
-];
+] as const;
+
+export type ResolutionStrategy = (typeof STRATEGIES)[number];
 
 export type EntityState = Record<string, unknown>;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { STRATEGIES } from './resolver.ts';
 
 /**
  * The sync API's request and response shapes: ONE source for validation (push envelope and
@@ -89,14 +90,7 @@ export const SyncConflictSchema = z
 		entityId: z.string(),
 		field: z.string(),
 		detectedBy: z.array(z.enum(['version', 'timestamp', 'field'])),
-		strategy: z.enum([
-			'SERVER_WINS',
-			'CLIENT_WINS',
-			'LAST_WRITE_WINS',
-			'ROLE_BASED',
-			'FIELD_MERGE',
-			'USER_CHOICE'
-		]),
+		strategy: z.enum(STRATEGIES),
 		clientValue: z.unknown(),
 		serverValue: z.unknown(),
 		baseValue: z.unknown(),
