@@ -1,27 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryStorage } from '$lib/session/memory-storage.test-support.ts';
 import { ApiError, createApiClient } from './client.ts';
-
-class MemoryStorage implements Storage {
-	private items = new Map<string, string>();
-	get length() {
-		return this.items.size;
-	}
-	clear() {
-		this.items.clear();
-	}
-	getItem(key: string) {
-		return this.items.get(key) ?? null;
-	}
-	key(i: number) {
-		return [...this.items.keys()][i] ?? null;
-	}
-	removeItem(key: string) {
-		this.items.delete(key);
-	}
-	setItem(key: string, value: string) {
-		this.items.set(key, value);
-	}
-}
 
 const board = { jobs: [{ id: 'j1', title: 'Roof' }] };
 

@@ -1,27 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryStorage } from './memory-storage.test-support.ts';
 import { deviceIdOf, randomUuid, readSession, sessionKeys, writeSession } from './session.ts';
-
-class MemoryStorage implements Storage {
-	private items = new Map<string, string>();
-	get length() {
-		return this.items.size;
-	}
-	clear() {
-		this.items.clear();
-	}
-	getItem(key: string) {
-		return this.items.get(key) ?? null;
-	}
-	key(i: number) {
-		return [...this.items.keys()][i] ?? null;
-	}
-	removeItem(key: string) {
-		this.items.delete(key);
-	}
-	setItem(key: string, value: string) {
-		this.items.set(key, value);
-	}
-}
 
 describe('session storage', () => {
 	it('round-trips a session and clears it on logout', () => {
