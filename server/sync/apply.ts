@@ -193,10 +193,16 @@ function fieldStamp(entity: Entity, field: string): { t: number; r: 'OWNER' | 'W
 	return { t, r };
 }
 
-export function applyOperation(input: ApplyInput): ApplyOutcome {
+/**
+ * The operation's data as it may be written, and the entity's current state: ignored fields dropped,
+ * a material kept on its job, role rules enforced. Throws `SyncError` (invalid_field, not_found,
+ * forbidden — in that order of precedence).
+ */
+function writableData(
+	input: ApplyInput,
+	located: Located
+): { data: Record<string, unknown>; live: Record<string, unknown> } {
 	const { op, entityId } = input;
-	const def = ENTITY_DEFS[op.entity];
-	const located = locate(input);
 	const data: Record<string, unknown> = { ...(op.data ?? {}) };
 	for (const key of IGNORED) delete data[key];
 	if (op.entity === 'material') {
@@ -224,7 +230,11 @@ export function applyOperation(input: ApplyInput): ApplyOutcome {
 			}
 		}
 	}
-	const checked = checkFields(def, data);
+	return { data, live };
+}
+
+/** What each sent field should read after the write, as far as the client said it outright. */
+function expectedValues(checked: Map<string, Checked>): Record<string, unknown> {
 	const expected: Record<string, unknown> = {};
 	for (const [field, c] of checked) {
 		if (c.kind === 'register') expected[field] = c.value;
@@ -232,18 +242,31 @@ export function applyOperation(input: ApplyInput): ApplyOutcome {
 		else if (c.kind === 'set' && c.replace) expected[field] = [...c.replace].sort();
 		else if (c.kind === 'notes' && c.text !== '') expected[field] = c.text;
 	}
+	return expected;
+}
 
+/** A create: nothing to conflict with, every field is written as sent. */
+function createEntity(located: Located, checked: Map<string, Checked>, data: Record<string, unknown>): void {
+	const registers: Record<string, unknown> = {};
+	for (const [field, c] of checked)
+		if (c.kind === 'register' && field !== 'createdAt') registers[field] = c.value;
+	const createdAt = typeof data.createdAt === 'number' ? data.createdAt : Date.now();
+	const entity = located.create(registers, createdAt);
+	for (const [field, c] of checked) {
+		if (c.kind === 'notes' && c.text.trim() !== '') entity.appendNote(c.text, field);
+		if (c.kind === 'counter' && c.total !== 0) entity.addToCounter(c.total, field);
+		if (c.kind === 'set') for (const m of c.replace ?? c.add ?? []) entity.addMember(m, field);
+	}
+}
+
+export function applyOperation(input: ApplyInput): ApplyOutcome {
+	const { op, entityId } = input;
+	const located = locate(input);
+	const { data, live } = writableData(input, located);
+	const checked = checkFields(ENTITY_DEFS[op.entity], data);
+	const expected = expectedValues(checked);
 	if (!located.exists) {
-		const registers: Record<string, unknown> = {};
-		for (const [field, c] of checked)
-			if (c.kind === 'register' && field !== 'createdAt') registers[field] = c.value;
-		const createdAt = typeof data.createdAt === 'number' ? data.createdAt : Date.now();
-		const entity = located.create(registers, createdAt);
-		for (const [field, c] of checked) {
-			if (c.kind === 'notes' && c.text.trim() !== '') entity.appendNote(c.text, field);
-			if (c.kind === 'counter' && c.total !== 0) entity.addToCounter(c.total, field);
-			if (c.kind === 'set') for (const m of c.replace ?? c.add ?? []) entity.addMember(m, field);
-		}
+		createEntity(located, checked, data);
 		return { expected, conflicts: [], created: true };
 	}
 
