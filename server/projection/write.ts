@@ -79,16 +79,6 @@ export async function writeProjections(db: Db, documents: readonly DocumentRows[
 	});
 }
 
-/** One document's rows in their own transaction (kept for callers projecting a single document). */
-export async function writeProjection(
-	db: Db,
-	entities: readonly ProjectedEntity[],
-	stateVector: Uint8Array
-): Promise<ProjectionResult> {
-	const result = await writeProjections(db, [{ documentName: '', entities, stateVector }]);
-	return { changed: result.changed.get('') ?? [], txid: result.txid };
-}
-
 /** Flattened, one row per (kind, id) — the last document wins — sorted by id for lock order. */
 function passRows(documents: readonly DocumentRows[]): PassRow[] {
 	const byKey = new Map<string, PassRow>();

@@ -1,3 +1,4 @@
+import { OWNER_ONLY_FIELDS } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 
 /**
@@ -7,15 +8,6 @@ import type { AuthUser } from '../auth/roles.ts';
  */
 export type EntityName = 'customer' | 'job' | 'material';
 
-export const ENTITY_NAMES: readonly EntityName[] = ['customer', 'job', 'material'];
-
-/** Fields removed from a worker's view of each entity. */
-const HIDDEN_FROM_WORKERS: Readonly<Record<EntityName, readonly string[]>> = {
-	customer: [],
-	job: ['price'],
-	material: []
-};
-
 /** The entity JSON as `user` may see it (a copy; the input is untouched). */
 export function visibleData<T extends Record<string, unknown>>(
 	user: AuthUser,
@@ -24,7 +16,7 @@ export function visibleData<T extends Record<string, unknown>>(
 ): T {
 	if (user.role === 'OWNER') return data;
 	const copy = { ...data };
-	for (const field of HIDDEN_FROM_WORKERS[entity]) delete copy[field];
+	for (const field of OWNER_ONLY_FIELDS[entity]) delete copy[field];
 	return copy;
 }
 
