@@ -1,5 +1,5 @@
 import { OperationBatcher } from '../sync/batcher.ts';
-import { canonicalJson, sha256Hex } from '../sync/canonical.ts';
+import { entityChecksum } from '../sync/canonical.ts';
 import type { EntityChange, EntityDeletion, PullPage } from '../sync/change-feed.ts';
 import type { SyncOperation } from '../sync/operation.ts';
 import type { ProcessedOperation, PushResult } from '../sync/push.ts';
@@ -272,7 +272,7 @@ export class SyncClient {
 		for (const [id, sum] of Object.entries(remote)) {
 			const mine = local.get(id);
 			if (!mine) missing.push(id);
-			else if ((await sha256Hex(canonicalJson(mine))) !== sum) different.push(id);
+			else if ((await entityChecksum(mine)) !== sum) different.push(id);
 		}
 		const extra = [...local.keys()].filter((id) => !(id in remote));
 		const wanted = new Set([...missing, ...different]);

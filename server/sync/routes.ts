@@ -4,7 +4,7 @@ import { HttpError } from '../http/errors.ts';
 import type { RouteContext, Router } from '../http/router.ts';
 import type { Logger } from '../logger.ts';
 import { devices, healthReport, healthSeries, lastSyncOf, recordSync } from './analytics.ts';
-import { canonicalJson, sha256Hex } from './canonical.ts';
+import { entityChecksum } from './canonical.ts';
 import { pullChanges } from './change-feed.ts';
 import { sendJsonCompressed } from './compress.ts';
 import { SyncError } from './errors.ts';
@@ -168,8 +168,8 @@ export function mountSyncRoutes(router: Router, deps: PushDeps): void {
 		);
 		const checksums: Record<string, string> = {};
 		for (const row of rows) {
-			checksums[row.entity_id] = await sha256Hex(
-				canonicalJson(visibleData(user, entity, { ...row.data, version: row.version }))
+			checksums[row.entity_id] = await entityChecksum(
+				visibleData(user, entity, { ...row.data, version: row.version })
 			);
 		}
 		sendJsonCompressed(ctx.req, ctx.res, 200, { entity, checksums });
