@@ -5,13 +5,15 @@
 //
 // Env: BENCH_ROUNDS (4) × BENCH_SECONDS (4) measured per server, alternating; BENCH_WARMUP_SECONDS (3);
 // BENCH_RATE (edits/s per document, 10); BENCH_CONNECTIONS (500); BENCH_DOCS (50);
-// BENCH_PROFILE (a directory: write a V8 CPU profile of our server there); TEST_SEED (replay);
+// BENCH_PROFILE (a directory: write a V8 CPU profile of our server there); BENCH_NODE_ARGS (extra
+// node arguments for our server, space-separated: e.g. `--trace-gc`, `--import ./diag.mjs`); TEST_SEED (replay);
 // TEST_DATABASE_URL.
 //
 // Projection lag (issue 4 "Measured": document change → rows committed, goal p99 < 250 ms under this
 // load) is read from our server's `khs_projection_lag_seconds` histogram on /metrics, as the bucket
 // counts gained during our measured windows only (not warm-up), quantiles interpolated in-bucket.
 import { cpus, totalmem } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { HocuspocusProvider } from '@hocuspocus/provider';
 import * as Y from 'yjs';
 import { HybridClock, MaterialListDoc } from '../../crdt/index.ts';
@@ -115,7 +117,17 @@ interface Session {
 	 * waiting for a CPU the machine does not have.
 	 */
 	eventLoop: { p99Ms: number; maxMs: number };
+	/**
+	 * Worst event-loop delay of THIS (client) process in any of the session's measured windows. Every
+	 * latency is timed here, so a stall of the client (its own GC: it holds all 1,000 replicas) delays
+	 * every delivery of the window it lands in, whichever server is measured then.
+	 */
+	clientLoop: { p99Ms: number; maxMs: number };
 }
+
+/** The client process's event-loop delay, reset at each measured window's start. */
+const clientDelay = monitorEventLoopDelay({ resolution: 10 });
+clientDelay.enable();
 
 /** Connects `connectionCount` clients over `docCount` fresh documents of one server. */
 async function open(
@@ -184,6 +196,7 @@ async function open(
 
 	const projectionLag: Buckets | undefined = metricsUrl ? new Map() : undefined;
 	const eventLoop = { p99Ms: 0, maxMs: 0 };
+	const clientLoop = { p99Ms: 0, maxMs: 0 };
 	const lagMetric = 'khs_projection_lag_seconds';
 	return {
 		label,
@@ -191,12 +204,14 @@ async function open(
 		stats,
 		projectionLag,
 		eventLoop,
+		clientLoop,
 		async load(ms, measure) {
 			const scrape = async () => (metricsUrl ? await (await fetch(metricsUrl)).text() : '');
 			const lagBefore = measure && metricsUrl ? parseHistogram(await scrape(), lagMetric) : undefined;
 			const started = performance.now();
 			let done = 0;
 			measuring = measure;
+			clientDelay.reset();
 			// Catch up to the target count on every timer fire, so timer jitter does not lower the rate.
 			const timer = setInterval(() => {
 				const target = Math.floor(((performance.now() - started) / 1000) * ratePerDoc * docCount);
@@ -204,7 +219,11 @@ async function open(
 			}, 2);
 			await new Promise((resolve) => setTimeout(resolve, ms));
 			clearInterval(timer);
-			if (measure) stats.sendingMs += performance.now() - started;
+			if (measure) {
+				stats.sendingMs += performance.now() - started;
+				clientLoop.p99Ms = Math.max(clientLoop.p99Ms, clientDelay.percentile(99) / 1e6);
+				clientLoop.maxMs = Math.max(clientLoop.maxMs, clientDelay.max / 1e6);
+			}
 			// Let the last edits' deliveries land (bounded) before the other server's window starts.
 			const deadline = performance.now() + 5_000;
 			while (stats.deliveries < stats.expected && performance.now() < deadline) {
@@ -258,10 +277,11 @@ const servers: ServerProcess[] = [];
 try {
 	const benchUser = await database.addUser('bench@khs.test', 'OWNER');
 	const profileDir = process.env.BENCH_PROFILE;
-	const ours = await startServerProcess({
-		databaseUrl: database.databaseUrl,
-		...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {})
-	});
+	const nodeArgs = [
+		...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+		...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])
+	];
+	const ours = await startServerProcess({ databaseUrl: database.databaseUrl, nodeArgs });
 	servers.push(ours);
 	const bare = await startServerProcess({
 		databaseUrl: database.databaseUrl,
@@ -309,6 +329,10 @@ try {
 	if (loop)
 		console.log(
 			`event-loop delay of ours, worst measured window: p99 ${loop.p99Ms.toFixed(1)} ms, max ${loop.maxMs.toFixed(1)} ms`
+		);
+	for (const session of sessions)
+		console.log(
+			`event-loop delay of the bench client during ${session.label}'s windows, worst: p99 ${session.clientLoop.p99Ms.toFixed(1)} ms, max ${session.clientLoop.maxMs.toFixed(1)} ms`
 		);
 	const lag = sessions[0]?.projectionLag;
 	if (lag) {
