@@ -3,20 +3,26 @@
 // 50 documents, against OUR server (the real process: auth, write guard, durable log on Postgres,
 // projection) and bare Hocuspocus (`new Server()`, no extensions), both started by this script.
 //
+// Each server has its own client process (`server-client.ts`, driven over IPC) holding only that
+// server's connections: a client's GC pause can then only hit its own server's windows. Windows
+// alternate between the servers; before every window the parent has both (idle) clients run a full
+// GC and waits for it. Edits follow a fixed schedule; a slot the client reaches more than
+// BENCH_SLACK_MS late (after a stall) is counted as missed and not sent, so no catch-up burst.
+// Both clients get the same seed, schedule and treatment.
+//
 // Env: BENCH_ROUNDS (4) × BENCH_SECONDS (4) measured per server, alternating; BENCH_WARMUP_SECONDS (3);
 // BENCH_RATE (edits/s per document, 10); BENCH_CONNECTIONS (500); BENCH_DOCS (50);
 // BENCH_PROFILE (a directory: write a V8 CPU profile of our server there); BENCH_NODE_ARGS (extra
-// node arguments for our server, space-separated: e.g. `--trace-gc`, `--import ./diag.mjs`); TEST_SEED (replay);
+// node arguments for our server, space-separated: e.g. `--trace-gc`, `--import ./diag.mjs`);
+// BENCH_SLACK_MS (10: how late a send slot may be reached and still be sent); TEST_SEED (replay);
 // TEST_DATABASE_URL.
 //
 // Projection lag (issue 4 "Measured": document change → rows committed, goal p99 < 250 ms under this
 // load) is read from our server's `khs_projection_lag_seconds` histogram on /metrics, as the bucket
 // counts gained during our measured windows only (not warm-up), quantiles interpolated in-bucket.
+import { type ChildProcess, fork } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { HocuspocusProvider } from '@hocuspocus/provider';
-import * as Y from 'yjs';
-import { HybridClock, MaterialListDoc } from '../../crdt/index.ts';
+import { fileURLToPath } from 'node:url';
 import {
 	killIfRunning,
 	login,
@@ -24,8 +30,8 @@ import {
 	type ServerProcess,
 	startServerProcess
 } from '../integration/support/server-process.ts';
-import { connect, synced } from '../integration/support/writers.ts';
-import { seededRandom, testSeed } from '../support/random.ts';
+import { testSeed } from '../support/random.ts';
+import type { ClientReply, ClientRequest } from './server-client.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
 const seconds = Number(process.env.BENCH_SECONDS ?? 4);
@@ -33,7 +39,9 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const ratePerDoc = Number(process.env.BENCH_RATE ?? 10);
 const connectionCount = Number(process.env.BENCH_CONNECTIONS ?? 500);
 const docCount = Number(process.env.BENCH_DOCS ?? 50);
+const slackMs = Number(process.env.BENCH_SLACK_MS ?? 10);
 const seed = testSeed();
+const clientScript = fileURLToPath(new URL('./server-client.ts', import.meta.url));
 
 interface Result {
 	label: string;
@@ -97,150 +105,149 @@ function bucketQuantileMs(buckets: Buckets, p: number): number {
 	return Number.NaN;
 }
 
-interface Client {
-	provider: HocuspocusProvider;
-	list: MaterialListDoc;
-	docIndex: number;
-}
-
+/** A bench client process (`server-client.ts`) for one server, and what it measured. */
 interface Session {
 	label: string;
-	clients: Client[];
-	/** Runs the load for `ms`; when `measure`, adds the latencies and counts to `stats`. */
-	load(ms: number, measure: boolean): Promise<void>;
-	stats: { latencies: number[]; deliveries: number; expected: number; edits: number; sendingMs: number };
+	proc: ChildProcess;
+	request<T extends ClientReply['type']>(
+		body: DistributiveOmit<ClientRequest, 'id'>
+	): Promise<Extract<ClientReply, { type: T }>>;
+	stats: {
+		latencies: number[];
+		deliveries: number;
+		expected: number;
+		edits: number;
+		missed: number;
+		late: number;
+		sendingMs: number;
+	};
+	/** Worst event-loop delay of this server's client process in any measured window. */
+	clientLoop: { p99Ms: number; maxMs: number };
+	/**
+	 * Worst event-loop delay of the SERVER in any measured window (ours: prom-client's gauges, which
+	 * reset at every scrape, scraped at each window's start and end; bare: the same monitor over IPC):
+	 * tells the server's own blocking apart from waiting for a CPU the machine does not have.
+	 */
+	serverLoop: { p99Ms: number; maxMs: number };
+	/** Full GCs the parent had this client run between windows: longest, and heap after the last. */
+	gc: { count: number; maxMs: number; heapMB: number };
+	/** Resets the server's loop monitor (window start); reads it (window end). */
+	serverLoopReset(): Promise<void>;
+	serverLoopRead(): Promise<{ p99Ms: number; maxMs: number }>;
 	/** Projection-lag buckets gained during measured windows (our server only). */
 	projectionLag: Buckets | undefined;
-	/**
-	 * Worst event-loop delay of our server in any measured window (prom-client's monitor resets at
-	 * every scrape, and we scrape at each window's start and end): tells our own blocking apart from
-	 * waiting for a CPU the machine does not have.
-	 */
-	eventLoop: { p99Ms: number; maxMs: number };
-	/**
-	 * Worst event-loop delay of THIS (client) process in any of the session's measured windows. Every
-	 * latency is timed here, so a stall of the client (its own GC: it holds all 1,000 replicas) delays
-	 * every delivery of the window it lands in, whichever server is measured then.
-	 */
-	clientLoop: { p99Ms: number; maxMs: number };
+	metricsUrl: string | undefined;
 }
 
-/** The client process's event-loop delay, reset at each measured window's start. */
-const clientDelay = monitorEventLoopDelay({ resolution: 10 });
-clientDelay.enable();
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
-/** Connects `connectionCount` clients over `docCount` fresh documents of one server. */
+/** Starts one client process and connects its `connectionCount` clients over `docCount` documents. */
 async function open(
 	label: string,
-	ws: string,
+	server: ServerProcess,
 	token: string,
 	userId: string,
 	metricsUrl?: string
 ): Promise<Session> {
-	const random = seededRandom(seed);
-	const docNames = Array.from({ length: docCount }, () => `materials:${crypto.randomUUID()}`);
-	/** `${clientID}:${clock after the edit}` → when it was made. */
-	const sentAt = new Map<string, number>();
-	let measuring = false;
-	const stats = { latencies: [] as number[], deliveries: 0, expected: 0, edits: 0, sendingMs: 0 };
+	const proc = fork(clientScript, [], {
+		execArgv: ['--expose-gc', '--import', 'tsx'],
+		stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+	});
+	clientProcs.push(proc);
+	let nextId = 0;
+	const pending = new Map<number, { resolve(reply: ClientReply): void; reject(error: Error): void }>();
+	proc.on('message', (reply: ClientReply) => {
+		const waiter = pending.get(reply.id);
+		pending.delete(reply.id);
+		if (reply.type === 'error') waiter?.reject(new Error(`${label} client: ${reply.message}`));
+		else waiter?.resolve(reply);
+	});
+	proc.once('exit', (code, signal) => {
+		for (const waiter of pending.values())
+			waiter.reject(new Error(`${label} client exited (${code ?? signal})`));
+		pending.clear();
+	});
+	const request = <T extends ClientReply['type']>(body: DistributiveOmit<ClientRequest, 'id'>) =>
+		new Promise<Extract<ClientReply, { type: T }>>((resolve, reject) => {
+			const id = nextId++;
+			pending.set(id, { resolve: resolve as (reply: ClientReply) => void, reject });
+			proc.send({ ...body, id });
+		});
 
-	const clients: Client[] = [];
-	// Connect in batches: a 500-socket SYN burst overflows the default listen backlog on small machines.
-	for (let start = 0; start < connectionCount; start += 100) {
-		const batch: Client[] = [];
-		for (let i = start; i < Math.min(connectionCount, start + 100); i++) {
-			const docIndex = i % docCount;
-			const doc = new Y.Doc();
-			const provider = connect(ws, docNames[docIndex] as string, token, doc);
-			const list = new MaterialListDoc(doc, docNames[docIndex]?.slice('materials:'.length) as string, {
-				// The logged-in user's own id: entries stamped as anyone else are refused and undone by
-				// the write guard (issue 3 write rules), which would measure the refusal path instead.
-				writer: { userId, deviceId: `bench-${i}`, role: 'OWNER' },
-				clock: new HybridClock()
-			});
-			doc.on('update', (update: Uint8Array, origin: unknown) => {
-				if (origin !== provider || !measuring) return;
-				const now = performance.now();
-				for (const [client, to] of Y.parseUpdateMeta(update).to) {
-					const at = sentAt.get(`${client}:${to}`);
-					if (at === undefined) continue;
-					stats.latencies.push(now - at);
-					stats.deliveries++;
-				}
-			});
-			batch.push({ provider, list, docIndex });
-		}
-		await Promise.all(batch.map((c) => synced(c.provider, 60_000)));
-		clients.push(...batch);
-	}
-	const byDoc = docNames.map((_, d) => clients.filter((c) => c.docIndex === d));
+	// Our server's loop figures come with the projection-lag scrape; bare's over IPC.
+	const serverIpc = (type: 'loop-reset' | 'loop-read') =>
+		new Promise<{ p99Ms: number; maxMs: number }>((resolve) => {
+			server.proc.once('message', (reply: { p99Ms: number; maxMs: number }) => resolve(reply));
+			server.proc.send?.({ type });
+		});
 
-	// The load: every document gets `ratePerDoc` edits a second, each from a random one of its
-	// clients — mostly quantity changes on an existing material, sometimes a new material. Edits are
-	// spread evenly over time (documents in turn), not fired in one burst per tick, which would
-	// measure queueing behind the burst rather than fan-out.
-	let next = 0;
-	const editOne = (measure: boolean) => {
-		const group = byDoc[next++ % docCount] as Client[];
-		const client = group[Math.floor(random() * group.length)] as Client;
-		const ids = client.list.ids();
-		const id = ids.length > 0 && random() < 0.8 ? ids[Math.floor(random() * ids.length)] : undefined;
-		if (id) client.list.require(id).set({ quantity: Math.floor(random() * 100) });
-		else client.list.add({ name: `m${next}`, quantity: 1, unit: 'pcs' });
-		if (!measure) return;
-		const doc = client.provider.document;
-		sentAt.set(`${doc.clientID}:${Y.getState(doc.store, doc.clientID)}`, performance.now());
-		stats.expected += group.length - 1;
-		stats.edits++;
-	};
-
-	const projectionLag: Buckets | undefined = metricsUrl ? new Map() : undefined;
-	const eventLoop = { p99Ms: 0, maxMs: 0 };
-	const clientLoop = { p99Ms: 0, maxMs: 0 };
-	const lagMetric = 'khs_projection_lag_seconds';
-	return {
+	const session: Session = {
 		label,
-		clients,
-		stats,
-		projectionLag,
-		eventLoop,
-		clientLoop,
-		async load(ms, measure) {
-			const scrape = async () => (metricsUrl ? await (await fetch(metricsUrl)).text() : '');
-			const lagBefore = measure && metricsUrl ? parseHistogram(await scrape(), lagMetric) : undefined;
-			const started = performance.now();
-			let done = 0;
-			measuring = measure;
-			clientDelay.reset();
-			// Catch up to the target count on every timer fire, so timer jitter does not lower the rate.
-			const timer = setInterval(() => {
-				const target = Math.floor(((performance.now() - started) / 1000) * ratePerDoc * docCount);
-				for (; done < target; done++) editOne(measure);
-			}, 2);
-			await new Promise((resolve) => setTimeout(resolve, ms));
-			clearInterval(timer);
-			if (measure) {
-				stats.sendingMs += performance.now() - started;
-				clientLoop.p99Ms = Math.max(clientLoop.p99Ms, clientDelay.percentile(99) / 1e6);
-				clientLoop.maxMs = Math.max(clientLoop.maxMs, clientDelay.max / 1e6);
-			}
-			// Let the last edits' deliveries land (bounded) before the other server's window starts.
-			const deadline = performance.now() + 5_000;
-			while (stats.deliveries < stats.expected && performance.now() < deadline) {
-				await new Promise((resolve) => setTimeout(resolve, 20));
-			}
-			measuring = false;
-			sentAt.clear();
-			if (lagBefore && projectionLag) {
-				const text = await scrape();
-				addBucketDelta(projectionLag, lagBefore, parseHistogram(text, lagMetric));
-				const p99Ms = parseGauge(text, 'khs_process_nodejs_eventloop_lag_p99_seconds') * 1000;
-				const maxMs = parseGauge(text, 'khs_process_nodejs_eventloop_lag_max_seconds') * 1000;
-				eventLoop.p99Ms = Math.max(eventLoop.p99Ms, p99Ms);
-				eventLoop.maxMs = Math.max(eventLoop.maxMs, maxMs);
-			}
-		}
+		proc,
+		request,
+		stats: { latencies: [], deliveries: 0, expected: 0, edits: 0, missed: 0, late: 0, sendingMs: 0 },
+		clientLoop: { p99Ms: 0, maxMs: 0 },
+		serverLoop: { p99Ms: 0, maxMs: 0 },
+		gc: { count: 0, maxMs: 0, heapMB: 0 },
+		projectionLag: metricsUrl ? new Map() : undefined,
+		metricsUrl,
+		serverLoopReset: async () => {
+			if (!metricsUrl) await serverIpc('loop-reset');
+		},
+		serverLoopRead: () => serverIpc('loop-read')
 	};
+	await request<'opened'>({
+		type: 'open',
+		ws: server.ws,
+		token,
+		userId,
+		seed,
+		connections: connectionCount,
+		docs: docCount,
+		rate: ratePerDoc * docCount,
+		slackMs
+	});
+	return session;
+}
+
+/** Full GC in one (idle) client process, awaited: its heap is collected while nothing is measured. */
+async function collect(session: Session): Promise<void> {
+	const reply = await session.request<'collected'>({ type: 'gc' });
+	session.gc.count++;
+	session.gc.maxMs = Math.max(session.gc.maxMs, reply.ms);
+	session.gc.heapMB = reply.heapMB;
+}
+
+const lagMetric = 'khs_projection_lag_seconds';
+
+/** One window of `session`'s client sending; when `measure`, adds its figures to the session's. */
+async function load(session: Session, ms: number, measure: boolean): Promise<void> {
+	const scrape = async () => (session.metricsUrl ? await (await fetch(session.metricsUrl)).text() : '');
+	const lagBefore = measure && session.metricsUrl ? parseHistogram(await scrape(), lagMetric) : undefined;
+	if (measure) await session.serverLoopReset();
+	const { result } = await session.request<'window'>({ type: 'load', ms, measure });
+	if (!measure) return;
+	const { stats } = session;
+	for (const latency of result.latencies) stats.latencies.push(latency);
+	stats.deliveries += result.deliveries;
+	stats.expected += result.expected;
+	stats.edits += result.edits;
+	stats.missed += result.missed;
+	stats.late += result.late;
+	stats.sendingMs += result.sendingMs;
+	session.clientLoop.p99Ms = Math.max(session.clientLoop.p99Ms, result.loopP99Ms);
+	session.clientLoop.maxMs = Math.max(session.clientLoop.maxMs, result.loopMaxMs);
+	let loop: { p99Ms: number; maxMs: number };
+	if (lagBefore && session.projectionLag) {
+		const text = await scrape();
+		addBucketDelta(session.projectionLag, lagBefore, parseHistogram(text, lagMetric));
+		loop = {
+			p99Ms: parseGauge(text, 'khs_process_nodejs_eventloop_lag_p99_seconds') * 1000,
+			maxMs: parseGauge(text, 'khs_process_nodejs_eventloop_lag_max_seconds') * 1000
+		};
+	} else loop = await session.serverLoopRead();
+	session.serverLoop.p99Ms = Math.max(session.serverLoop.p99Ms, loop.p99Ms);
+	session.serverLoop.maxMs = Math.max(session.serverLoop.maxMs, loop.maxMs);
 }
 
 function summarize(session: Session): Result {
@@ -269,11 +276,12 @@ console.log(
 	`machine: ${cpu[0]?.model ?? 'unknown cpu'} × ${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}`
 );
 console.log(
-	`load: ${connectionCount} connections over ${docCount} documents, ${ratePerDoc} edits/s per document (${ratePerDoc * docCount} edits/s, fan-out ${connectionCount / docCount - 1}), ${warmupSeconds}s warm-up + ${rounds}×${seconds}s measured per server, alternating; seed ${seed}`
+	`load: ${connectionCount} connections over ${docCount} documents, ${ratePerDoc} edits/s per document (${ratePerDoc * docCount} edits/s, fan-out ${connectionCount / docCount - 1}), ${warmupSeconds}s warm-up + ${rounds}×${seconds}s measured per server, alternating; one client process per server, full GC of each idle client before every window; fixed send schedule, slots reached > ${slackMs} ms late are missed (not sent); seed ${seed}`
 );
 
 const database = await openTestDatabase();
 const servers: ServerProcess[] = [];
+const clientProcs: ChildProcess[] = [];
 try {
 	const benchUser = await database.addUser('bench@khs.test', 'OWNER');
 	const profileDir = process.env.BENCH_PROFILE;
@@ -286,32 +294,38 @@ try {
 	const bare = await startServerProcess({
 		databaseUrl: database.databaseUrl,
 		script: 'tests/bench/bare-hocuspocus.ts',
-		nodeArgs: ['--import', 'tsx']
+		nodeArgs: ['--import', 'tsx'],
+		ipc: true
 	});
 	servers.push(bare);
 	const sessions = [
 		await open(
 			'ours (auth+guard+pg+proj)',
-			ours.ws,
+			ours,
 			await login(ours.http, 'bench@khs.test'),
 			benchUser.id,
 			`${ours.http}/metrics`
 		),
-		await open('bare Hocuspocus', bare.ws, 'no-auth', benchUser.id)
+		await open('bare Hocuspocus', bare, 'no-auth', benchUser.id)
 	];
 	// Alternate short measured windows between the two servers, so a noisy neighbour on the machine
-	// (builds, other tests) hits both alike instead of whichever ran second.
-	for (const session of sessions) await session.load(warmupSeconds * 1000, false);
+	// (builds, other tests) hits both alike instead of whichever ran second. Before every window both
+	// client processes (idle then) run a full GC, awaited, so neither carries garbage into a window.
+	const runWindow = async (session: Session, ms: number, measure: boolean) => {
+		for (const s of sessions) await collect(s);
+		await load(session, ms, measure);
+	};
+	for (const session of sessions) await runWindow(session, warmupSeconds * 1000, false);
 	for (let round = 0; round < rounds; round++) {
 		for (const session of round % 2 === 0 ? sessions : [...sessions].reverse()) {
-			await session.load(seconds * 1000, true);
+			await runWindow(session, seconds * 1000, true);
 		}
 	}
 	// A sanity check on the load itself: refused (and undone) edits would measure another path.
 	const refusals = /^khs_write_refusals_total (\S+)$/m.exec(
 		await (await fetch(`${ours.http}/metrics`)).text()
 	);
-	for (const session of sessions) for (const c of session.clients) c.provider.destroy();
+	for (const session of sessions) await session.request<'closed'>({ type: 'close' });
 	const [oursResult, bareResult] = sessions.map(summarize) as [Result, Result];
 	for (const server of [ours, bare]) {
 		server.proc.kill('SIGTERM');
@@ -323,17 +337,21 @@ try {
 	);
 	console.log(row(oursResult));
 	console.log(row(bareResult));
-	const ratio = oursResult.p99 / bareResult.p99;
+	console.log(
+		`\n${'server'.padEnd(28)}${'sent'.padStart(8)}${'missed'.padStart(8)}${'late'.padStart(8)}${'client loop p99/max'.padStart(22)}${'server loop p99/max'.padStart(22)}${'client GC max'.padStart(15)}`
+	);
+	for (const session of sessions) {
+		const { stats, clientLoop, serverLoop, gc } = session;
+		const pair = (l: { p99Ms: number; maxMs: number }) =>
+			`${l.p99Ms.toFixed(1)} / ${l.maxMs.toFixed(1)} ms`.padStart(22);
+		console.log(
+			`${session.label.padEnd(28)}${String(stats.edits).padStart(8)}${String(stats.missed).padStart(8)}${String(stats.late).padStart(8)}${pair(clientLoop)}${pair(serverLoop)}${`${gc.maxMs.toFixed(0)} ms`.padStart(15)}`
+		);
+	}
+	console.log(
+		`(sent/missed/late: edit slots of the measured windows; missed = reached > ${slackMs} ms late and skipped, no catch-up; late = sent > one slot late but within ${slackMs} ms. Loop delays: worst measured window. Client GC: longest full GC the parent ran in the idle client between windows.)`
+	);
 	console.log(`write-guard refusals on ours: ${refusals?.[1] ?? 'unknown'} (expected 0)`);
-	const loop = sessions[0]?.eventLoop;
-	if (loop)
-		console.log(
-			`event-loop delay of ours, worst measured window: p99 ${loop.p99Ms.toFixed(1)} ms, max ${loop.maxMs.toFixed(1)} ms`
-		);
-	for (const session of sessions)
-		console.log(
-			`event-loop delay of the bench client during ${session.label}'s windows, worst: p99 ${session.clientLoop.p99Ms.toFixed(1)} ms, max ${session.clientLoop.maxMs.toFixed(1)} ms`
-		);
 	const lag = sessions[0]?.projectionLag;
 	if (lag) {
 		const count = lag.get(Number.POSITIVE_INFINITY) ?? 0;
@@ -342,10 +360,13 @@ try {
 			`\nprojection lag (ours, measured windows, ${count} projections): p50 ${bucketQuantileMs(lag, 50).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (goal p99 < 250 ms: ${p99 < 250 ? 'met' : 'MISSED'})`
 		);
 	}
+	const ratio = oursResult.p99 / bareResult.p99;
 	console.log(
 		`\np99 ratio ours/bare: ${ratio.toFixed(2)}× (goal ≤ 1.25×: ${ratio <= 1.25 ? 'met' : 'MISSED'}); p50 ratio ${(oursResult.p50 / bareResult.p50).toFixed(2)}×; delivered/s ratio ${(oursResult.deliveredPerSecond / bareResult.deliveredPerSecond).toFixed(2)}×`
 	);
 } finally {
+	for (const proc of clientProcs)
+		if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
 	for (const s of servers) await killIfRunning(s);
 	await database.drop();
 }
