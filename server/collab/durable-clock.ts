@@ -20,7 +20,16 @@ export class DurableClock {
 	add(meta: { from: Map<number, number>; to: Map<number, number> }): void {
 		for (const [client, to] of meta.to) {
 			const from = meta.from.get(client) ?? 0;
-			const gaps = this.#gaps.get(client) ?? [];
+			const known = this.#gaps.get(client);
+			// The usual case (every update, in order): it extends the durable prefix, nothing waits.
+			if (known === undefined) {
+				const clock = this.#clocks.get(client) ?? 0;
+				if (from <= clock) {
+					if (to > clock) this.#clocks.set(client, to);
+					continue;
+				}
+			}
+			const gaps = known ?? [];
 			gaps.push([from, to]);
 			gaps.sort((a, b) => a[0] - b[0]);
 			let clock = this.#clocks.get(client) ?? 0;

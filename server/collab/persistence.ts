@@ -158,11 +158,16 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				state.owed.delete(connection);
 				continue;
 			}
-			if (![...needs].every(([client, clock]) => state.clock.get(client) >= clock)) continue;
+			if (!covers(state.clock, needs)) continue;
 			state.owed.delete(connection);
 			payload ??= encodeDurableAck(state.clock.encode());
 			connection.sendStateless(payload);
 		}
+	}
+
+	function covers(clock: DurableClock, needs: Map<number, number>): boolean {
+		for (const [client, needed] of needs) if (clock.get(client) < needed) return false;
+		return true;
 	}
 
 	/** Remembers that `connection` sent structs up to `to` (per client): it is owed an ack covering them. */

@@ -223,11 +223,7 @@ export function createSyncSessions(options: {
 				session.countingSent = true;
 				session.userId ??= (context as { user?: AuthUser }).user?.id ?? null;
 				// Hocuspocus has no hook for outgoing messages; every one of them goes through `send`.
-				const send = connection.send.bind(connection);
-				connection.send = (message: Uint8Array) => {
-					session.bytes += message.byteLength;
-					send(message);
-				};
+				countSent(connection, session);
 			}
 		},
 
@@ -288,6 +284,30 @@ export function createSyncSessions(options: {
 			await write();
 		}
 	};
+}
+
+/** Where a counting connection keeps its session and its own `send`. */
+const SENT = Symbol('khsSyncSessionSent');
+
+interface CountingConnection {
+	send(message: Uint8Array): void;
+	[SENT]: { session: Session; send: (message: Uint8Array) => void };
+}
+
+/**
+ * Every outgoing message (each fan-out of every update) goes through this: one function shared by
+ * all connections, no closure or bound function per connection, no allocation per message.
+ */
+function countingSend(this: CountingConnection, message: Uint8Array): void {
+	const sent = this[SENT];
+	sent.session.bytes += message.byteLength;
+	sent.send.call(this, message);
+}
+
+function countSent(connection: Connection, session: Session): void {
+	const counting = connection as unknown as CountingConnection;
+	counting[SENT] = { session, send: counting.send };
+	counting.send = countingSend;
 }
 
 function elapsed(session: Session): number {

@@ -3,7 +3,7 @@ import type { Hocuspocus } from '@hocuspocus/server';
 import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
-import { checkFrame, frameDocumentName } from './frames.ts';
+import { readFrame } from './frames.ts';
 import { type CollabLimits, messageBudget } from './limits.ts';
 
 /** Close codes we send ourselves (RFC 6455 §7.4.1). */
@@ -89,10 +89,9 @@ export function attachCollabSocket(
 		if (!isBinary) return reject(closeCodes.unsupportedData, 'binary frames only');
 		if (!budget.take()) return reject(closeCodes.policyViolation, 'too many messages');
 		const bytes = toBytes(data);
-		const verdict = checkFrame(bytes);
-		if (verdict === 'malformed') return reject(closeCodes.protocolError, 'malformed frame');
-		if (verdict === 'ignore') return;
-		const name = frameDocumentName(bytes) ?? '';
+		const name = readFrame(bytes);
+		if (name === null) return reject(closeCodes.protocolError, 'malformed frame');
+		if (name === undefined) return;
 		if (!documents.has(name)) {
 			if (documents.size >= limits.maxDocumentsPerSocket) {
 				return reject(closeCodes.policyViolation, 'too many documents on one connection');
