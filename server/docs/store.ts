@@ -7,6 +7,8 @@ export interface DocStoreSettings {
 	maxBatchUpdates: number;
 	/** Stop adding rows to a batch past this many payload bytes. */
 	maxBatchBytes: number;
+	/** How long an append that starts a new batch waits for others to join it; 0 = the next tick. */
+	groupCommitWindowMs: number;
 }
 
 /** Defaults of the document store. */
@@ -14,7 +16,14 @@ export const docStoreDefaults: Readonly<DocStoreSettings> = {
 	/** Most updates in one group-commit INSERT (pg allows 65,535 parameters; we use 2 per row). */
 	maxBatchUpdates: 2_000,
 	/** Stop adding rows to a batch past this many payload bytes, to bound one statement's size. */
-	maxBatchBytes: 8 * 1024 * 1024
+	maxBatchBytes: 8 * 1024 * 1024,
+	/**
+	 * At a steady trickle (one edit every couple of ms across all documents) each commit would
+	 * otherwise carry one update: a Postgres round trip and fsync per edit, competing for CPU with
+	 * the fan-out (README "Collaboration server"). A few ms of window makes them share commits; the
+	 * durable acknowledgement comes that much later, which nobody can see.
+	 */
+	groupCommitWindowMs: 4
 };
 
 export type DocStoreErrorCode =
@@ -142,14 +151,15 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 	}
 
 	/**
-	 * The group-commit loop: while a batch is being written, new appends queue up; when it commits,
-	 * everything queued goes out as the next batch. No timer: the batching window is exactly one
-	 * commit's latency, so a lone append is written at once and a burst shares commits.
+	 * The group-commit loop: the first append of an idle store waits `groupCommitWindowMs` for
+	 * company; while a batch is being written, new appends queue up, and when it commits everything
+	 * queued goes out as the next batch. Under load the window is one commit's latency.
 	 */
 	async function drain(): Promise<void> {
-		// Yield once so appends issued in the same tick (one websocket message fanning out) share the
-		// first batch too.
-		await Promise.resolve();
+		// Let appends arriving shortly after (the same tick, or the next few ms) share the first batch.
+		if (limits.groupCommitWindowMs > 0)
+			await new Promise((resolve) => setTimeout(resolve, limits.groupCommitWindowMs));
+		else await Promise.resolve();
 		while (queue.length > 0) {
 			const batch = takeBatch();
 			try {
