@@ -36,6 +36,8 @@ export interface AppServices {
 	tokens: TokenSigner;
 	authenticate: Authenticator;
 	hocuspocus: Hocuspocus<CollabContext>;
+	/** The document ACL the websocket decides with (also re-checked when access is revoked). */
+	access: DocumentAccess;
 }
 
 export interface AppOptions {
@@ -111,7 +113,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 
 	const router = new Router({ authenticate, logger, maxBodyBytes: options.maxBodyBytes });
 	let draining = false;
-	const services: AppServices = { db, logger, tokens, authenticate, hocuspocus };
+	const services: AppServices = { db, logger, tokens, authenticate, hocuspocus, access };
 	mountOpsRoutes(router, { db, isDraining: () => draining });
 	mountAuthRoutes(router, { db, tokens, loginLimiter: options.loginLimiter });
 	for (const mount of options.routes ?? []) mount(router, services);

@@ -2,6 +2,7 @@ import { type App, type AppOptions, createApp } from './app.ts';
 import { instrumentDocStore } from './collab/instrument.ts';
 import { createPersistenceExtension, type PersistenceSettings } from './collab/persistence.ts';
 import { createRedisExtension, type RedisScaleOutOptions } from './collab/redis.ts';
+import { revokeRemovedAssignments } from './collab/revoke.ts';
 import { createSyncSessions, type SyncSessionSettings } from './collab/sync-sessions.ts';
 import { createWriteGuardExtension } from './collab/write-guard.ts';
 import type { Db } from './db/port.ts';
@@ -64,8 +65,22 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		}
 	});
 	// Projection, change log and the REST sync API (issue 4); push waits on persistence for durability.
-	const sync = createSyncApi({ db, logger, durability: persistence });
-	const app = await createApp({
+	// A committed crew removal closes the removed workers' open connections (access is otherwise
+	// only decided when a connection opens); the app exists by the time any document is projected.
+	let app: App | undefined;
+	const revokeLogger = logger.child({ subsystem: 'revoke' });
+	const sync = createSyncApi({
+		db,
+		logger,
+		durability: persistence,
+		onAssignmentsRemoved: (removed) => {
+			if (!app) return;
+			revokeRemovedAssignments(app.hocuspocus, app.access, removed, revokeLogger).catch((err: unknown) =>
+				revokeLogger.error({ err }, 'revoking removed assignments failed')
+			);
+		}
+	});
+	app = await createApp({
 		...appOptions,
 		db,
 		logger,

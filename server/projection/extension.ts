@@ -7,7 +7,13 @@ import { silentLogger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import { projectionDefaults } from './defaults.ts';
 import { extractEntities, type ProjectedEntity } from './extract.ts';
-import { type ChangedRow, type DocumentRows, type ProjectionResult, writeProjections } from './write.ts';
+import {
+	type ChangedRow,
+	type DocumentRows,
+	type ProjectionResult,
+	type RemovedAssignment,
+	writeProjections
+} from './write.ts';
 
 /** Announced after a projection committed rows of a document (board live updates, tests). */
 export interface ProjectedEvent extends ProjectionResult {
@@ -102,6 +108,11 @@ export function createProjectionExtension(options: {
 	db: Db;
 	logger?: Logger;
 	coalesceMs?: number;
+	/**
+	 * Called after a pass COMMITTED crew removals (rows deleted from `job_assignments`): the server
+	 * closes those users' open connections to the job's documents (collab/revoke.ts). Must not throw.
+	 */
+	onAssignmentsRemoved?: (removed: readonly RemovedAssignment[]) => void;
 }): ProjectionExtension {
 	const { db } = options;
 	const logger = options.logger ?? silentLogger();
@@ -256,6 +267,7 @@ export function createProjectionExtension(options: {
 				writing.map((t) => t.rows)
 			);
 			for (const t of taken) committed(t, result.txid, result.changed.get(t.state.name) ?? []);
+			announceRemoved(result.removed);
 		} catch (err) {
 			if (writing.length <= 1) {
 				for (const t of taken) failed(t.state, t.since, t.ids, err);
@@ -270,8 +282,18 @@ export function createProjectionExtension(options: {
 		try {
 			const result = await writeProjections(db, t.rows.entities.length > 0 ? [t.rows] : []);
 			committed(t, result.txid, result.changed.get(t.state.name) ?? []);
+			announceRemoved(result.removed);
 		} catch (err) {
 			failed(t.state, t.since, t.ids, err);
+		}
+	}
+
+	function announceRemoved(removed: readonly RemovedAssignment[]): void {
+		if (removed.length === 0 || !options.onAssignmentsRemoved) return;
+		try {
+			options.onAssignmentsRemoved(removed);
+		} catch (err) {
+			logger.error({ err }, 'assignment removal listener failed');
 		}
 	}
 

@@ -24,10 +24,18 @@ export interface DocumentRows {
 	stateVector: Uint8Array;
 }
 
+/** Users a committed projection took off a job's crew (rows it deleted from `job_assignments`). */
+export interface RemovedAssignment {
+	jobId: string;
+	userIds: string[];
+}
+
 /** What a pass wrote, per document, under one transaction id. */
 export interface PassResult {
 	txid: string | null;
 	changed: Map<string, ChangedRow[]>;
+	/** Crew removals the transaction made; only true once it has committed (the caller's concern). */
+	removed: RemovedAssignment[];
 }
 
 const TABLE = { customer: 'customers', job: 'jobs', material: 'materials' } as const;
@@ -60,13 +68,15 @@ interface PassRow {
 export async function writeProjections(db: Db, documents: readonly DocumentRows[]): Promise<PassResult> {
 	const rows = passRows(documents);
 	const changed = new Map<string, ChangedRow[]>();
-	if (rows.length === 0) return { txid: null, changed };
+	if (rows.length === 0) return { txid: null, changed, removed: [] };
 	return db.transaction(async (tx) => {
 		let txid: string | null = null;
+		const removed: RemovedAssignment[] = [];
 		for (const kind of ['customer', 'job', 'material'] as const) {
 			const ofKind = rows.filter((r) => r.entity.entity === kind);
 			if (ofKind.length === 0) continue;
-			const written = kind === 'job' ? await writeJobs(tx, ofKind) : await upsertChanged(tx, kind, ofKind);
+			const written =
+				kind === 'job' ? await writeJobs(tx, ofKind, removed) : await upsertChanged(tx, kind, ofKind);
 			for (const { row, version, txid: rowTxid } of written) {
 				txid ??= rowTxid;
 				const list = changed.get(row.documentName) ?? [];
@@ -75,7 +85,7 @@ export async function writeProjections(db: Db, documents: readonly DocumentRows[
 			}
 		}
 		if (changed.size > 0 && txid === null) txid = await currentTxid(tx);
-		return { txid, changed };
+		return { txid, changed, removed };
 	});
 }
 
@@ -138,7 +148,8 @@ async function upsertChanged(
  */
 async function writeJobs(
 	tx: Tx,
-	rows: readonly PassRow[]
+	rows: readonly PassRow[],
+	removed: RemovedAssignment[]
 ): Promise<Array<{ row: PassRow; version: number; txid: string | null }>> {
 	const { rows: storedRows } = await tx.query<StoredRow>(
 		'SELECT id::text AS id, data, version FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
@@ -171,7 +182,10 @@ async function writeJobs(
 			writes.map((w) => uuidOrNull(w.row.entity.customerId))
 		]
 	);
-	for (const w of writes) await syncJob(tx, w.row.entity, w.before);
+	for (const w of writes) {
+		const userIds = await syncJob(tx, w.row.entity, w.before);
+		if (userIds.length > 0) removed.push({ jobId: w.row.entity.id, userIds });
+	}
 	return writes.map((w) => ({ row: w.row, version: w.version, txid: null }));
 }
 
@@ -180,18 +194,20 @@ async function currentTxid(tx: Tx): Promise<string | null> {
 	return rows[0]?.txid ?? null;
 }
 
-async function syncJob(tx: Tx, job: ProjectedEntity, before: StoredRow | undefined): Promise<void> {
+/** Keeps the job's `job_assignments` rows equal to its crew; returns the users it removed. */
+async function syncJob(tx: Tx, job: ProjectedEntity, before: StoredRow | undefined): Promise<string[]> {
 	const members = (Array.isArray(job.data.assignedTo) ? job.data.assignedTo : []).filter(
 		(m): m is string => typeof m === 'string' && UUID.test(m)
 	);
 	const previous = Array.isArray(before?.data.assignedTo) ? (before.data.assignedTo as string[]) : [];
 	const previousCustomer = before?.data.customerId ?? null;
 	if (canonicalJson(members) === canonicalJson(previous) && previousCustomer === job.customerId && before)
-		return;
-	await tx.query('DELETE FROM job_assignments WHERE job_id = $1 AND NOT (user_id = ANY($2::uuid[]))', [
-		job.id,
-		members
-	]);
+		return [];
+	const { rows: deleted } = await tx.query<{ user_id: string }>(
+		'DELETE FROM job_assignments WHERE job_id = $1 AND NOT (user_id = ANY($2::uuid[])) RETURNING user_id::text AS user_id',
+		[job.id, members]
+	);
+	const removed = deleted.map((r) => r.user_id);
 	if (members.length > 0) {
 		await tx.query(
 			'INSERT INTO job_assignments (job_id, user_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING',
@@ -199,7 +215,7 @@ async function syncJob(tx: Tx, job: ProjectedEntity, before: StoredRow | undefin
 		);
 	}
 	const gained = members.some((m) => !previous.includes(m)) || previousCustomer !== job.customerId;
-	if (!before || !gained) return;
+	if (!before || !gained) return removed;
 	await tx.query(
 		`INSERT INTO change_log (entity_type, entity_id, operation, user_id, version, data, state_vector, job_id)
 		 SELECT 'material', id, 'REVEAL', changed_by, version, data, state_vector, job_id FROM materials WHERE job_id = $1
@@ -207,6 +223,7 @@ async function syncJob(tx: Tx, job: ProjectedEntity, before: StoredRow | undefin
 		 SELECT 'customer', id, 'REVEAL', changed_by, version, data, state_vector, NULL FROM customers WHERE id = $2`,
 		[job.id, uuidOrNull(job.customerId)]
 	);
+	return removed;
 }
 
 /** Hex of the state vector: a text[] parameter decoded in SQL works the same on pg and PGlite. */

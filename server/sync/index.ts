@@ -6,6 +6,7 @@ import type { Router } from '../http/router.ts';
 import { type Logger, silentLogger } from '../logger.ts';
 import { type BoardStreams, mountBoardRoutes } from '../projection/board-routes.ts';
 import { createProjectionExtension, type ProjectionExtension } from '../projection/extension.ts';
+import type { RemovedAssignment } from '../projection/write.ts';
 import { defaultPolicy, type PolicyTable } from './policy.ts';
 import { mountSyncRoutes } from './routes.ts';
 
@@ -17,6 +18,8 @@ export interface SyncApiOptions {
 	policy?: PolicyTable;
 	/** Projection coalescing window, ms. */
 	coalesceMs?: number;
+	/** Told when a committed projection took users off a job's crew (see collab/revoke.ts). */
+	onAssignmentsRemoved?: (removed: readonly RemovedAssignment[]) => void;
 }
 
 /** Everything issue 4 adds to the server, in the two shapes `createApp` takes. */
@@ -33,7 +36,8 @@ export function createSyncApi(options: SyncApiOptions): SyncApi {
 	const projection = createProjectionExtension({
 		db: options.db,
 		logger: logger.child({ subsystem: 'projection' }),
-		...(options.coalesceMs === undefined ? {} : { coalesceMs: options.coalesceMs })
+		...(options.coalesceMs === undefined ? {} : { coalesceMs: options.coalesceMs }),
+		...(options.onAssignmentsRemoved ? { onAssignmentsRemoved: options.onAssignmentsRemoved } : {})
 	});
 	let streams: BoardStreams | undefined;
 	// Ends the board's event streams at shutdown (app.close runs onDestroy before closing HTTP).
