@@ -9,7 +9,8 @@ import type { Db } from './db/port.ts';
 import { createDocStore, type DocStore } from './docs/store.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
-import { createSyncApi } from './sync/index.ts';
+import { createSyncApi, type SyncApi } from './sync/index.ts';
+import type { PolicyTable } from './sync/policy.ts';
 
 /**
  * The product's server wiring in one place — storage, persistence, write rules, the app — so
@@ -24,11 +25,15 @@ export interface AssembleOptions extends Omit<AppOptions, 'db' | 'logger' | 'hoc
 	persistence?: Partial<PersistenceSettings>;
 	/** Websocket sync metrics tunables (tests: a short edits window). */
 	syncSessions?: Partial<SyncSessionSettings>;
+	/** Conflict policy of the REST sync API; default `defaultPolicy` (tests: one strategy everywhere). */
+	syncPolicy?: PolicyTable;
 }
 
 export interface AssembledServer {
 	app: App;
 	store: DocStore;
+	/** The projection and REST sync API, for tests that wait on projections. */
+	sync: SyncApi;
 	/** Stops the app gracefully and flushes every pending append; leaves the database open. */
 	close(): Promise<void>;
 }
@@ -40,6 +45,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		redis,
 		persistence: persistenceSettings,
 		syncSessions: sessionSettings,
+		syncPolicy,
 		...appOptions
 	} = options;
 	const store = instrumentDocStore(createDocStore(db));
@@ -73,6 +79,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		db,
 		logger,
 		durability: persistence,
+		...(syncPolicy ? { policy: syncPolicy } : {}),
 		onAssignmentsRemoved: (removed) => {
 			if (!app) return;
 			revokeRemovedAssignments(app.hocuspocus, app.access, removed, revokeLogger).catch((err: unknown) =>
@@ -98,6 +105,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 	return {
 		app,
 		store,
+		sync,
 		async close() {
 			// app.close() waits for documents to unload and runs onDestroy, which flushes persistence;
 			// flushing again is cheap and makes the order explicit before the database goes away.

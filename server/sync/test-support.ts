@@ -1,9 +1,13 @@
-import { createPersistenceExtension } from '../collab/persistence.ts';
-import { createWriteGuardExtension } from '../collab/write-guard.ts';
-import { createDocStore } from '../docs/store.ts';
+import { assembleServer } from '../assemble.ts';
 import { silentLogger } from '../logger.ts';
-import { startTestServer, type TestDbKind, type TestServer } from '../testing/app.ts';
-import { createSyncApi, type SyncApi } from './index.ts';
+import {
+	openMigratedTestDb,
+	serveTestApp,
+	type TestDbKind,
+	type TestServer,
+	testAuthSecret
+} from '../testing/app.ts';
+import type { SyncApi } from './index.ts';
 import type { SyncOperation } from './operation.ts';
 import type { PolicyTable } from './policy.ts';
 
@@ -21,30 +25,31 @@ export interface SyncTestServer extends TestServer {
 	): Promise<{ status: number; body: T; headers: Headers }>;
 }
 
+/**
+ * The production server wiring (`assembleServer`: persistence, write guard, projection, sync API,
+ * sync sessions, revocation) on 127.0.0.1, port 0, over a fresh migrated database.
+ */
 export async function startSyncServer(
 	kind: TestDbKind,
 	options: { policy?: PolicyTable } = {}
 ): Promise<SyncTestServer> {
-	let api: SyncApi | undefined;
-	const server = await startTestServer(kind, (db) => {
-		const persistence = createPersistenceExtension({ store: createDocStore(db) });
-		api = createSyncApi({
-			db,
-			durability: persistence,
-			...(options.policy ? { policy: options.policy } : {})
-		});
-		return {
-			hocuspocusExtensions: [
-				createWriteGuardExtension({ logger: silentLogger() }),
-				persistence,
-				...api.extensions
-			],
-			routes: [api.mount]
-		};
+	const { db, drop } = await openMigratedTestDb(kind);
+	const assembled = await assembleServer({
+		db,
+		logger: silentLogger(),
+		authSecret: testAuthSecret,
+		...(options.policy ? { syncPolicy: options.policy } : {})
+	});
+	const server = await serveTestApp(assembled.app, db, async () => {
+		try {
+			await assembled.close();
+		} finally {
+			await drop();
+		}
 	});
 	return {
 		...server,
-		api: api as SyncApi,
+		api: assembled.sync,
 		async call(token, method, path, body, headers = {}) {
 			const res = await fetch(`${server.http}${path}`, {
 				method,

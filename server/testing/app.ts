@@ -47,6 +47,9 @@ export async function loginOver(http: string, email: string, password: string): 
 	return ((await res.json()) as { token: string }).token;
 }
 
+/** The signing secret of test servers (never a deployment's). */
+export const testAuthSecret = 'test-secret-test-secret-test-secret!';
+
 /** A real server on 127.0.0.1, port 0, over a fresh migrated database. */
 export async function startTestServer(
 	kind: TestDbKind,
@@ -54,7 +57,18 @@ export async function startTestServer(
 ): Promise<TestServer> {
 	const { db, drop } = await openMigratedTestDb(kind);
 	const extra = typeof options === 'function' ? options(db) : options;
-	const app = await createApp({ db, authSecret: 'test-secret-test-secret-test-secret!', ...extra });
+	const app = await createApp({ db, authSecret: testAuthSecret, ...extra });
+	return serveTestApp(app, db, async () => {
+		try {
+			await app.close();
+		} finally {
+			await drop();
+		}
+	});
+}
+
+/** Listens on 127.0.0.1, port 0, and wraps `app` with the helpers tests use; `close` is the caller's. */
+export async function serveTestApp(app: App, db: Db, close: () => Promise<void>): Promise<TestServer> {
 	const port = await app.listen(0);
 	const host = (app.server.address() as AddressInfo).address;
 	const http = `http://${host}:${port}`;
@@ -67,13 +81,7 @@ export async function startTestServer(
 		addUser: (email, role, password = testPassword) =>
 			createUser(db, { email, role, password, name: email.split('@')[0] ?? email }, { bcryptCost: 4 }),
 		login: (email, password = testPassword) => loginOver(http, email, password),
-		async close() {
-			try {
-				await app.close();
-			} finally {
-				await drop();
-			}
-		}
+		close
 	};
 }
 
