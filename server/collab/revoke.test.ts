@@ -7,6 +7,7 @@ import { createUser } from '../auth/users.ts';
 import type { Db } from '../db/port.ts';
 import { silentLogger } from '../logger.ts';
 import { loginOver, openMigratedTestDb, testPassword, waitFor } from '../testing/app.ts';
+import { probeWrites } from '../testing/db-probe.ts';
 import { accessRevokedReason } from './revoke.ts';
 
 /**
@@ -27,21 +28,10 @@ describe('removing a worker from a crew closes their open connections', () => {
 	beforeAll(async () => {
 		const opened = await openMigratedTestDb('pg');
 		drop = opened.drop;
-		// The server's database, telling the test whenever a transaction (e.g. a projection) committed.
-		db = new Proxy(opened.db, {
-			get(target, prop, receiver) {
-				if (prop !== 'transaction') {
-					const value = Reflect.get(target, prop, receiver);
-					// Bound: the Db keeps private fields a proxy receiver cannot read.
-					return typeof value === 'function' ? value.bind(target) : value;
-				}
-				return async (fn: Parameters<Db['transaction']>[0]) => {
-					const result = await target.transaction(fn);
-					for (const check of checks) check();
-					return result;
-				};
-			}
-		}) as Db;
+		// The server's database, telling the test whenever it wrote (e.g. a projection committed).
+		db = probeWrites(opened.db, () => {
+			for (const check of checks) check();
+		});
 		const add = async (name: 'owner' | 'ana' | 'ben', role: 'OWNER' | 'WORKER') => {
 			const user = await createUser(
 				opened.db,

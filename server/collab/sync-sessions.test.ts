@@ -7,6 +7,7 @@ import { createUser } from '../auth/users.ts';
 import type { Db } from '../db/port.ts';
 import { silentLogger } from '../logger.ts';
 import { loginOver, openMigratedTestDb, testPassword, waitFor } from '../testing/app.ts';
+import { probeWrites } from '../testing/db-probe.ts';
 
 /**
  * The app's websocket syncs reach the owner's sync health (issue 5): a real server (production
@@ -49,16 +50,9 @@ describe('websocket syncs in the sync health report', () => {
 		const opened = await openMigratedTestDb('pg');
 		drop = opened.drop;
 		// The server's database, telling the test when sync_metrics or sync_devices changed.
-		db = new Proxy(opened.db, {
-			get(target, prop, receiver) {
-				if (prop !== 'query') return Reflect.get(target, prop, receiver);
-				return async (sql: string, params?: readonly unknown[]) => {
-					const result = await target.query(sql, params);
-					if (/INSERT INTO sync_(metrics|devices)/.test(sql)) for (const check of checks) check();
-					return result;
-				};
-			}
-		}) as Db;
+		db = probeWrites(opened.db, (sql) => {
+			if (sql && /INSERT INTO sync_(metrics|devices)/.test(sql)) for (const check of checks) check();
+		});
 		const add = (email: string, role: 'OWNER' | 'WORKER') =>
 			createUser(opened.db, { email, role, name: email, password: testPassword }, { bcryptCost: 4 });
 		ownerId = (await add('owner@sessions.test', 'OWNER')).id;
