@@ -90,7 +90,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 		options.access ??
 		createDefaultAccess({
 			assignedJobIds: assignedJobIdsFromDb(db),
-			customerIdsOfJobs: customerIdsOfJobsFromDb(db, logger)
+			customerIdsOfJobs: customerIdsOfJobsFromDb(db)
 		});
 
 	// Resolved whenever a document unloads, so shutdown can wait for "all stored" without polling.

@@ -1,7 +1,6 @@
 import { parseDocName } from '../../crdt/doc-names.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Db } from '../db/port.ts';
-import type { Logger } from '../logger.ts';
 
 /** What a user may do with one document: edit it, only read it, or not open it at all. */
 export type AccessLevel = 'write' | 'read' | 'none';
@@ -62,24 +61,16 @@ export function assignedJobIdsFromDb(db: Db): AssignedJobIds {
 }
 
 /**
- * Customers of jobs from the projection's `jobs` table (`id`, `customer_id`). Until the
- * projection has created that table this finds none, so workers are denied customer documents
- * (fail closed) rather than erroring.
+ * Customers of jobs from the projection's `jobs` table (migration 003, applied before the server
+ * starts). A failing query rejects: `onAuthenticate` logs it and denies with `access_error`.
  */
-export function customerIdsOfJobsFromDb(db: Db, logger?: Logger): CustomerIdsOfJobs {
+export function customerIdsOfJobsFromDb(db: Db): CustomerIdsOfJobs {
 	return async (jobIds) => {
 		if (jobIds.size === 0) return new Set();
-		const { rows: exists } = await db.query<{ t: string | null }>("SELECT to_regclass('jobs')::text AS t");
-		if (!exists[0]?.t) return new Set();
-		try {
-			const { rows } = await db.query<{ customer_id: string | null }>(
-				'SELECT DISTINCT customer_id FROM jobs WHERE id = ANY($1::uuid[])',
-				[[...jobIds]]
-			);
-			return new Set(rows.flatMap((r) => (r.customer_id ? [r.customer_id] : [])));
-		} catch (err) {
-			logger?.error({ err }, 'customer lookup for access failed; denying');
-			return new Set();
-		}
+		const { rows } = await db.query<{ customer_id: string | null }>(
+			'SELECT DISTINCT customer_id FROM jobs WHERE id = ANY($1::uuid[])',
+			[[...jobIds]]
+		);
+		return new Set(rows.flatMap((r) => (r.customer_id ? [r.customer_id] : [])));
 	};
 }
