@@ -22,6 +22,7 @@ import {
  */
 const ROOF_JOB = demoId('job:Roof repair, building B');
 const GREENLEAF = demoId('customer:Greenleaf Café');
+const BACKSPLASH_JOB = demoId('job:Kitchen backsplash');
 const STEP_MS = 15_000;
 
 describe('app end to end', () => {
@@ -270,4 +271,15 @@ describe('app end to end', () => {
 		expect(await ana.locator('#cust-phone').count()).toBe(0);
 		await screenshot(ana, 'e2e-6-worker-customer-forbidden');
 	}, 90_000);
+
+	it('7. a worker taken off a job while it is open is told so at once', async () => {
+		const ana = await person('ana@khs.demo');
+		await openJob(ana, BACKSPLASH_JOB);
+		const owner = await person('owner@khs.demo', true);
+		await openJob(owner, BACKSPLASH_JOB);
+		await owner.getByRole('checkbox', { name: 'Ana Alves' }).uncheck();
+		await ana.getByText('You are not on this job').waitFor({ timeout: STEP_MS });
+		await ana.getByText('You were taken off this job').first().waitFor({ timeout: STEP_MS });
+		await screenshot(ana, 'e2e-7-worker-taken-off-job');
+	}, 60_000);
 });

@@ -133,6 +133,20 @@ export class DocSession {
 		this.provider.on('authenticated', () => {
 			this.denied = null;
 		});
+		// The server closes a document when its user is taken off the job (server/collab/revoke.ts):
+		// say so, instead of leaving edits that can never be sent counted as "to send".
+		this.provider.on('close', ({ event }: { event?: { reason?: string } }) => {
+			if (event?.reason !== 'access_revoked') return;
+			this.denied = 'forbidden';
+			logSync('denied', { doc: name, reason: 'access_revoked' });
+			// The job and its material list close together: one notice, from the job.
+			if (this.kind === 'materials') return;
+			notices.push(
+				'rejected',
+				'You were taken off this job; changes here can no longer be sent.',
+				this.subject(null)
+			);
+		});
 		this.provider.on('stateless', ({ payload }: { payload: string }) => this.onServerMessage(payload));
 		this.provider.on('awarenessChange', () => this.readPresence());
 		this.provider.attach();
