@@ -1,8 +1,9 @@
 import * as Y from 'yjs';
+import { DOC_LAYOUT } from './doc-names.ts';
 import { Entity, type EntityJson, type FieldConflict, type WriteContext } from './entity.ts';
 import { CrdtError } from './errors.ts';
 import type { EntityMap } from './register.ts';
-import { CUSTOMER, type EntityDef, JOB, MATERIAL } from './schema.ts';
+import { CUSTOMER, type EntityDef, entityPart, JOB, MATERIAL } from './schema.ts';
 
 /**
  * Typed views of the three documents. A view holds no state of its own: every read goes to the
@@ -18,9 +19,10 @@ abstract class SingleEntityDoc {
 		readonly doc: Y.Doc,
 		readonly id: string,
 		def: EntityDef,
+		root: string,
 		ctx: WriteContext
 	) {
-		this.entity = new Entity(id, doc.getMap(def.name), def, ctx);
+		this.entity = new Entity(id, doc.getMap(root), def, ctx);
 	}
 
 	/** True once someone has written the entity's `createdAt`. */
@@ -42,15 +44,68 @@ abstract class SingleEntityDoc {
 	}
 }
 
+/** `job:<jobId>`: the job's crew fields (SPEC AUD-2: never its price or anyone's private notes). */
 export class JobDoc extends SingleEntityDoc {
 	constructor(doc: Y.Doc, jobId: string, ctx: WriteContext) {
-		super(doc, jobId, JOB, ctx);
+		super(doc, jobId, entityPart(JOB, 'crew'), DOC_LAYOUT.job.root, ctx);
 	}
 }
 
 export class CustomerDoc extends SingleEntityDoc {
 	constructor(doc: Y.Doc, customerId: string, ctx: WriteContext) {
-		super(doc, customerId, CUSTOMER, ctx);
+		super(doc, customerId, entityPart(CUSTOMER, 'crew'), DOC_LAYOUT.customer.root, ctx);
+	}
+}
+
+/**
+ * A part of a job that has no life of its own: it exists with its job, so it has no `createdAt`.
+ * `job-owner:<jobId>` holds the owner-only fields, `private-notes:<jobId>:<userId>` one person's notes.
+ */
+abstract class JobPartDoc {
+	readonly entity: Entity;
+
+	constructor(
+		readonly doc: Y.Doc,
+		readonly jobId: string,
+		kind: 'job-owner' | 'private-notes',
+		ctx: WriteContext
+	) {
+		const layout = DOC_LAYOUT[kind];
+		this.entity = new Entity(jobId, doc.getMap(layout.root), entityPart(JOB, layout.audience), ctx);
+	}
+
+	/** True once anyone has written into this part. */
+	isEmpty(): boolean {
+		return this.entity.map.size === 0;
+	}
+
+	conflicts(): FieldConflict[] {
+		return this.entity.conflicts();
+	}
+}
+
+/** `job-owner:<jobId>`: price and every other field whose audience is `owner` (SPEC AUD-2). */
+export class JobOwnerDoc extends JobPartDoc {
+	constructor(doc: Y.Doc, jobId: string, ctx: WriteContext) {
+		super(doc, jobId, 'job-owner', ctx);
+	}
+
+	/** The owner-only fields as JSON (no id, no updatedAt): what the job entity adds for owners. */
+	read(): EntityJson {
+		const { id: _id, updatedAt: _updatedAt, ...fields } = this.entity.toJSON();
+		return fields;
+	}
+}
+
+/** `private-notes:<jobId>:<userId>`: one person's private notes on one job (SPEC AUD-2, NOTE-4). */
+export class PrivateNotesDoc extends JobPartDoc {
+	constructor(
+		doc: Y.Doc,
+		jobId: string,
+		readonly userId: string,
+		ctx: WriteContext
+	) {
+		super(doc, jobId, 'private-notes', ctx);
 	}
 }
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import * as Y from 'yjs';
-import { CustomerDoc, JobDoc, MaterialListDoc } from './documents.ts';
+import { CustomerDoc, JobDoc, JobOwnerDoc, MaterialListDoc, PrivateNotesDoc } from './documents.ts';
 import type { Entity } from './entity.ts';
 import {
 	causalityViolations,
@@ -68,6 +68,7 @@ export type OpSpec =
 	| { readonly type: 'jobNote' }
 	| { readonly type: 'jobNoteMark'; readonly note: number; readonly deleted: boolean }
 	| { readonly type: 'jobPrivateNote' }
+	| { readonly type: 'jobPrice'; readonly price: number | null }
 	| { readonly type: 'jobDeleted'; readonly deleted: boolean }
 	| { readonly type: 'customerSet'; readonly fields: Readonly<Record<string, Value>> }
 	| { readonly type: 'customerNote' }
@@ -143,10 +144,6 @@ const opArb: fc.Arbitrary<OpSpec> = fc.oneof(
 		fields: fieldsArb({
 			title: anyOf(TITLES),
 			status: anyOf(STATUSES),
-			price: fc.oneof(
-				fc.constant(null),
-				fc.integer({ min: 0, max: 3 }).map((n) => n * 500)
-			),
 			address: anyOf(['1 Main St', '2 Oak Ave']),
 			scheduledStart: time,
 			scheduledEnd: time,
@@ -167,6 +164,13 @@ const opArb: fc.Arbitrary<OpSpec> = fc.oneof(
 	fc.record({ type: fc.constant('jobNote' as const) }),
 	fc.record({ type: fc.constant('jobNoteMark' as const), note: pick, deleted: flag }),
 	fc.record({ type: fc.constant('jobPrivateNote' as const) }),
+	fc.record({
+		type: fc.constant('jobPrice' as const),
+		price: fc.oneof(
+			fc.constant(null),
+			fc.integer({ min: 0, max: 3 }).map((n) => n * 500)
+		)
+	}),
 	fc.record({ type: fc.constant('jobDeleted' as const), deleted: flag }),
 	fc.record({
 		type: fc.constant('customerSet' as const),
@@ -242,6 +246,9 @@ interface Sim {
 	readonly skew: number;
 	readonly materials: MaterialListDoc;
 	readonly job: JobDoc;
+	/** The job's owner-only part and this user's private notes: their own root maps in the replica's doc. */
+	readonly jobOwner: JobOwnerDoc;
+	readonly privateNotes: PrivateNotesDoc;
 	readonly customer: CustomerDoc;
 	/** Updates sent to this replica and not yet received. */
 	inbox: Message[];
@@ -282,6 +289,8 @@ function makeSims(specs: readonly ReplicaSpec[], now: () => number): Sim[] {
 			skew: spec.skew,
 			materials: new MaterialListDoc(r.doc, JOB_ID, r.ctx),
 			job: new JobDoc(r.doc, JOB_ID, r.ctx),
+			jobOwner: new JobOwnerDoc(r.doc, JOB_ID, r.ctx),
+			privateNotes: new PrivateNotesDoc(r.doc, JOB_ID, userId, r.ctx),
 			customer: new CustomerDoc(r.doc, CUSTOMER_ID, r.ctx),
 			inbox: [],
 			received: [],
@@ -349,7 +358,13 @@ export function runScenario(scenario: Scenario): Outcome {
 		const stamp = wroteItems ? ownLatestStamp(done.map, sim) : undefined;
 		if (!wroteItems && captured.some(hasDeletes)) silentDeletes.push(history.length);
 		places.push({ client: doc.clientID, clockEnd, wroteItems });
-		history.push({ id: history.length, stamp, seen, effect: done.effect });
+		const part =
+			done.map === sim.jobOwner.entity.map
+				? 'job-owner'
+				: done.map === sim.privateNotes.entity.map
+					? 'private-notes'
+					: undefined;
+		history.push({ id: history.length, stamp, seen, effect: done.effect, ...(part ? { doc: part } : {}) });
 		const from = sims.indexOf(sim);
 		for (const update of captured.splice(0)) {
 			for (const other of sims) if (other !== sim) other.inbox.push({ from, update });
@@ -433,14 +448,18 @@ interface Done {
 
 /** Performs `op` on `sim` through the public crdt API; undefined when it does not apply here. */
 function apply(sim: Sim, op: OpSpec, opId: number, wall: number): Done | undefined {
-	const { job, customer, materials } = sim;
+	const { job, jobOwner, customer, materials } = sim;
 	const material = (pickIndex: number): Entity | undefined => {
 		const ids = materials.ids();
 		const id = ids[pickIndex % Math.max(1, ids.length)];
 		return id === undefined ? undefined : materials.require(id);
 	};
 	const ref = (entity: Entity): EntityRef =>
-		entity === job.entity ? 'job' : entity === customer.entity ? 'customer' : `material:${entity.id}`;
+		entity === job.entity || entity === jobOwner.entity || entity === sim.privateNotes.entity
+			? 'job'
+			: entity === customer.entity
+				? 'customer'
+				: `material:${entity.id}`;
 	const write = (entity: Entity, fields: Record<string, Value>): Done => {
 		entity.set(fields);
 		return { effect: { kind: 'write', entity: ref(entity), fields }, map: entity.map };
@@ -487,8 +506,6 @@ function apply(sim: Sim, op: OpSpec, opId: number, wall: number): Done | undefin
 		}
 		case 'jobSet': {
 			const fields: Record<string, Value> = { ...op.fields };
-			// Price is the owner's alone (DESIGN "Entities"); workers never send it.
-			if (sim.replica.ctx.writer.role !== 'OWNER') delete fields.price;
 			if (Object.keys(fields).length === 0) return undefined;
 			if (!job.exists()) fields.createdAt = EPOCH;
 			return write(job.entity, fields);
@@ -520,7 +537,11 @@ function apply(sim: Sim, op: OpSpec, opId: number, wall: number): Done | undefin
 		case 'jobNoteMark':
 			return mark(job.entity, op.note, op.deleted);
 		case 'jobPrivateNote':
-			return note(job.entity, 'privateNotes');
+			return note(sim.privateNotes.entity, 'privateNotes');
+		case 'jobPrice':
+			// Price is the owner's alone (SPEC AUD-1): workers never open the document that holds it.
+			if (sim.replica.ctx.writer.role !== 'OWNER') return undefined;
+			return write(jobOwner.entity, { price: op.price });
 		case 'jobDeleted':
 			return write(job.entity, { deleted: op.deleted });
 		case 'customerSet': {
@@ -545,36 +566,47 @@ export function snapshot(sim: Sim, userIds: readonly string[]): unknown {
 	return {
 		materials: sim.materials.list(),
 		materialConflicts: sim.materials.conflicts(),
-		job: sim.job.read(),
-		jobConflicts: sim.job.conflicts(),
+		job: jobJson(sim),
+		jobConflicts: [...sim.job.conflicts(), ...sim.jobOwner.conflicts()],
 		customer: sim.customer.read(),
 		customerConflicts: sim.customer.conflicts(),
 		hoursByUser: Object.fromEntries([...sim.job.entity.counterByUser()].sort()),
-		privateNotes: Object.fromEntries(userIds.map((u) => [u, sim.job.entity.privateNotes(u)]))
+		privateNotes: Object.fromEntries(userIds.map((u) => [u, sim.privateNotes.entity.privateNotes(u)]))
 	};
+}
+
+/** The job entity as the projection serves it to an owner: the crew part and the owner part merged. */
+function jobJson(sim: Sim): unknown {
+	const shared = sim.job.read();
+	if (!shared) return undefined;
+	const updatedAt = Math.max(Number(shared.updatedAt), sim.jobOwner.entity.updatedAt());
+	return { ...shared, ...sim.jobOwner.read(), updatedAt };
 }
 
 /** The same as `snapshot`, projected to what the model computes (CONV-2). */
 export function observed(sim: Sim, userIds: readonly string[]): unknown {
-	const conflicts = [...sim.materials.conflicts(), ...sim.job.conflicts(), ...sim.customer.conflicts()].map(
-		(c) => ({
-			entityId: c.entityId,
-			field: c.field,
-			value: c.value,
-			values: c.values,
-			needsChoice: c.needsChoice
-		})
-	);
+	const conflicts = [
+		...sim.materials.conflicts(),
+		...sim.job.conflicts(),
+		...sim.jobOwner.conflicts(),
+		...sim.customer.conflicts()
+	].map((c) => ({
+		entityId: c.entityId,
+		field: c.field,
+		value: c.value,
+		values: c.values,
+		needsChoice: c.needsChoice
+	}));
 	return {
 		materials: sim.materials.list(),
-		job: sim.job.read(),
+		job: jobJson(sim),
 		customer: sim.customer.read(),
 		conflicts: sortConflicts(conflicts),
 		hoursByUser: Object.fromEntries([...sim.job.entity.counterByUser()]),
 		privateNotes: Object.fromEntries(
 			userIds.map((u) => [
 				u,
-				sim.job.entity.privateNotes(u).map((n) => ({ id: n.id, text: n.text, deleted: n.deleted }))
+				sim.privateNotes.entity.privateNotes(u).map((n) => ({ id: n.id, text: n.text, deleted: n.deleted }))
 			])
 		)
 	};

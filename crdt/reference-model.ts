@@ -63,6 +63,12 @@ export interface ModelOp {
 	readonly stamp: ModelStamp | undefined;
 	readonly seen: ReadonlySet<number>;
 	readonly effect: Effect;
+	/**
+	 * The document the op wrote into, when it is not its entity's main one (a job's owner part or a
+	 * private-notes document, SPEC AUD-2). HLC-2 holds within a document: a write only observes the
+	 * stamps of the document it writes.
+	 */
+	readonly doc?: string;
 }
 
 type Rule = 'or' | 'max' | 'role' | 'lww' | 'choice';
@@ -246,7 +252,8 @@ function modelNotes(ops: readonly ModelOp[], liveTimes: number[]): Map<string, M
 		const list = lists.get(op.effect.list) ?? [];
 		list.push({ op, id: op.effect.noteId, text: op.effect.text });
 		lists.set(op.effect.list, list);
-		liveTimes.push(stampOf(op).t);
+		// Private notes live in a document of their own (SPEC AUD-2): they do not date the job.
+		if (!op.effect.list.startsWith('privateNotes:')) liveTimes.push(stampOf(op).t);
 	}
 	const result = new Map<string, ModelNote[]>();
 	for (const [name, appended] of lists) {
@@ -378,7 +385,7 @@ export function causalityViolations(history: readonly ModelOp[]): { op: number; 
 		if (!op.stamp) continue;
 		for (const earlier of history) {
 			if (earlier.effect.kind !== 'append' || !op.seen.has(earlier.id) || earlier === op) continue;
-			if (entityOf(earlier) !== entityOf(op)) continue;
+			if ((earlier.doc ?? entityOf(earlier)) !== (op.doc ?? entityOf(op))) continue;
 			if (compareModelStamps(op.stamp, stampOf(earlier)) <= 0) found.push({ op: op.id, saw: earlier.id });
 		}
 	}

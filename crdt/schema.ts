@@ -4,10 +4,31 @@ import type { JsonScalar, ResolverName } from './resolvers.ts';
  * The three entities of DESIGN.md ("Entities") as CRDT field kinds. Which resolver each register
  * uses is the spec's policy table; SPEC.md names the rule behind every choice.
  */
-export type FieldSpec =
+export type FieldSpec = (
 	| RegisterSpec
 	| TouchSpec
-	| { readonly kind: 'notes' | 'set' | 'counter' | 'privateNotes' };
+	| { readonly kind: 'notes' | 'set' | 'counter' | 'privateNotes' }
+) &
+	FieldAudience;
+
+/**
+ * Who may read a field (docs/documents.md "Audiences"). A document is the unit of access — whoever
+ * opens it receives all of it, bytes and history — so each audience lives in a document of its own:
+ * - `crew` (default): everyone who may open the entity (owners; for jobs and materials the assigned
+ *   workers; for customers the workers of one of its jobs);
+ * - `owner`: owners only (a job's price);
+ * - `author`: only the person who wrote it (private notes).
+ */
+export type Audience = 'crew' | 'owner' | 'author';
+
+export interface FieldAudience {
+	/** Default `crew`. */
+	readonly audience?: Audience;
+	/** Only owners may write it, though the crew may read it (a job's customer, crew, tombstone). */
+	readonly ownerWrites?: boolean;
+	/** The field in plain words, for messages people read ("the crew", "price"). */
+	readonly label?: string;
+}
 
 /**
  * A register of bare stamps with no value: bookkeeping, not data. Written like any register
@@ -35,6 +56,8 @@ export type EntityName = 'customer' | 'job' | 'material';
 
 export interface EntityDef {
 	readonly name: EntityName;
+	/** Set on a part of an entity (see `entityPart`): the audience all its fields share. */
+	readonly audience?: Audience;
 	/** The entity's data: what `toJSON`, the REST API and the projection show. */
 	readonly fields: Readonly<Record<string, FieldSpec>>;
 	/**
@@ -75,9 +98,24 @@ const time = (resolver: ResolverName): RegisterSpec => ({
 	nullable: true,
 	min: 0
 });
-const createdAt: RegisterSpec = { kind: 'register', type: 'number', resolver: 'lww', empty: 0, min: 0 };
+const createdAt: RegisterSpec = {
+	kind: 'register',
+	type: 'number',
+	resolver: 'lww',
+	empty: 0,
+	min: 0,
+	label: 'the creation date'
+};
 /** Tombstone: edits concurrent with a delete are kept and the entity stays deleted (SPEC TOMB-1). */
-const deleted: RegisterSpec = { kind: 'register', type: 'boolean', resolver: 'lww', empty: false };
+const deleted: RegisterSpec = {
+	kind: 'register',
+	type: 'boolean',
+	resolver: 'lww',
+	empty: false,
+	label: 'whether it is deleted'
+};
+/** A field only owners write; the crew still reads it (SPEC AUD-3). */
+const ownerWrites = <S extends FieldSpec>(spec: S): S => ({ ...spec, ownerWrites: true });
 
 export const MATERIAL: EntityDef = {
 	name: 'material',
@@ -96,19 +134,36 @@ export const MATERIAL: EntityDef = {
 export const JOB: EntityDef = {
 	name: 'job',
 	fields: {
-		customerId: { kind: 'register', type: 'string', resolver: 'role', empty: null, nullable: true },
+		customerId: {
+			kind: 'register',
+			type: 'string',
+			resolver: 'role',
+			empty: null,
+			nullable: true,
+			ownerWrites: true,
+			label: 'the customer'
+		},
 		title: text('role'),
 		status: { kind: 'register', type: 'string', resolver: 'role', empty: 'lead', oneOf: JOB_STATUSES },
 		scheduledStart: time('role'),
 		scheduledEnd: time('role'),
 		address: text('role'),
-		price: { kind: 'register', type: 'number', resolver: 'role', empty: null, nullable: true, min: 0 },
-		assignedTo: { kind: 'set' },
+		price: {
+			kind: 'register',
+			type: 'number',
+			resolver: 'role',
+			empty: null,
+			nullable: true,
+			min: 0,
+			audience: 'owner',
+			label: 'price'
+		},
+		assignedTo: { kind: 'set', ownerWrites: true, label: 'the crew' },
 		notes: { kind: 'notes' },
 		hoursLogged: { kind: 'counter' },
-		privateNotes: { kind: 'privateNotes' },
-		createdAt,
-		deleted
+		privateNotes: { kind: 'privateNotes', audience: 'author', label: 'private notes' },
+		createdAt: ownerWrites(createdAt),
+		deleted: ownerWrites(deleted)
 	},
 	hidden
 };
@@ -137,9 +192,49 @@ export const ENTITY_DEFS: Readonly<Record<EntityName, EntityDef>> = {
 	material: MATERIAL
 };
 
-/** Fields only an owner may see or write (DESIGN "Entities": "price is the owner's alone"). */
+export const ENTITY_NAMES = Object.keys(ENTITY_DEFS) as readonly EntityName[];
+
+export function isEntityName(value: unknown): value is EntityName {
+	return typeof value === 'string' && Object.hasOwn(ENTITY_DEFS, value);
+}
+
+/** A field's audience (SPEC AUD-1). */
+export function audienceOf(spec: FieldSpec): Audience {
+	return spec.audience ?? 'crew';
+}
+
+const fieldsWhere = (def: EntityDef, keep: (spec: FieldSpec) => boolean): string[] =>
+	Object.entries(def.fields).flatMap(([field, spec]) => (keep(spec) ? [field] : []));
+
+/** Fields only an owner may see (and so write): derived from the audiences, never listed by hand. */
 export const OWNER_ONLY_FIELDS: Readonly<Record<EntityName, readonly string[]>> = {
-	customer: [],
-	job: ['price'],
-	material: []
+	customer: fieldsWhere(CUSTOMER, (s) => audienceOf(s) === 'owner'),
+	job: fieldsWhere(JOB, (s) => audienceOf(s) === 'owner'),
+	material: fieldsWhere(MATERIAL, (s) => audienceOf(s) === 'owner')
 };
+
+/** Whether a worker may write `field` of `def` at all (SPEC AUD-3); owners write every field. */
+export function workerMayWrite(def: EntityDef, field: string): boolean {
+	const spec = Object.hasOwn(def.fields, field) ? def.fields[field] : undefined;
+	return !!spec && audienceOf(spec) !== 'owner' && !spec.ownerWrites;
+}
+
+const parts = new Map<string, EntityDef>();
+
+/**
+ * The part of an entity one audience reads: its fields of that audience plus the hidden touch. Each
+ * part is stored in a document of its own (doc-names.ts `DOC_LAYOUT`), so a device that may not read
+ * a field never receives it (SPEC AUD-2).
+ */
+export function entityPart(def: EntityDef, audience: Audience): EntityDef {
+	const key = `${def.name}:${audience}`;
+	let part = parts.get(key);
+	if (!part) {
+		const fields = Object.fromEntries(
+			Object.entries(def.fields).filter(([, s]) => audienceOf(s) === audience)
+		);
+		part = { name: def.name, audience, fields, hidden: def.hidden };
+		parts.set(key, part);
+	}
+	return part;
+}
