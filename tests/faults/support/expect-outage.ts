@@ -1,0 +1,17 @@
+import { expect } from 'vitest';
+import type { OutageResult } from './outage.ts';
+
+/** The assertions every outage scenario makes, with the lists that failed them shown. */
+export function expectSurvived(result: OutageResult, crewErrors: unknown[]): void {
+	expect(result.settleError, 'everything durable after the fault ended').toBeUndefined();
+	expect(result.ackedMissingAtEnd, 'acknowledged but not in the database').toEqual([]);
+	expect(result.falseAcks, 'acked while the database was away').toEqual([]);
+	expect(result.falsePushes, '2xx pushes while the database was away').toEqual([]);
+	expect(result.notRelayed, 'edits that stopped applying during the fault').toEqual([]);
+	expect(result.sawDatabaseDown, '/healthz reported the database down').toBe(true);
+	expect(result.unconverged, 'devices converged to the stored state').toEqual([]);
+	expect(crewErrors).toEqual([]);
+	expect(result.row.editsAcknowledged).toBe(result.row.editsPresent);
+	expect(result.row.pushesOk).toBe(result.row.pushesPresentOnce);
+	expect(result.healthAfter, 'servers serve again').toBe(200);
+}
