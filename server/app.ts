@@ -3,10 +3,12 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Extension, Hocuspocus } from '@hocuspocus/server';
 import { WebSocketServer } from 'ws';
-import { type Authenticator, createAuthenticator } from './auth/authenticator.ts';
-import type { LoginLimiter } from './auth/login-limiter.ts';
+import { type Authenticator, createSessionAuthenticator } from './auth/authenticator.ts';
+import { createLoginGate, type LoginGate } from './auth/login-gate.ts';
+import { createLoginLimiter, type LoginLimiter } from './auth/login-limiter.ts';
 import { loadSigningKey } from './auth/signing-key.ts';
 import { createTokenSigner, type TokenSigner } from './auth/tokens.ts';
+import { findUserById } from './auth/users.ts';
 import {
 	assignedJobIdsFromDb,
 	createDefaultAccess,
@@ -15,6 +17,8 @@ import {
 } from './collab/access.ts';
 import { type CollabContext, type CollabOptions, createHocuspocus } from './collab/hocuspocus.ts';
 import { type CollabLimits, collabLimitDefaults, SocketCounter } from './collab/limits.ts';
+import { createLocalRevocationBus, type RevocationBus } from './collab/revocation-bus.ts';
+import { createRevocationHandler } from './collab/revoke.ts';
 import { attachCollabSocket, type CollabSocket, closeCodes } from './collab/websocket.ts';
 import type { Db } from './db/port.ts';
 import { serverDefaults } from './defaults.ts';
@@ -23,6 +27,7 @@ import { sendError, sendText } from './http/respond.ts';
 import { Router } from './http/router.ts';
 import { mountAuthRoutes } from './http/routes-auth.ts';
 import { mountOpsRoutes } from './http/routes-ops.ts';
+import { mountUserAdminRoutes } from './http/routes-users.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { metrics } from './metrics.ts';
 
@@ -38,6 +43,8 @@ export interface AppServices {
 	hocuspocus: Hocuspocus<CollabContext>;
 	/** The document ACL the websocket decides with (also re-checked when access is revoked). */
 	access: DocumentAccess;
+	/** Where access changes are published so every instance closes what they end (SES-5). */
+	revocations: RevocationBus;
 }
 
 export interface AppOptions {
@@ -55,8 +62,12 @@ export interface AppOptions {
 	hocuspocusConfig?: CollabOptions['hocuspocus'];
 	/** More routes (e.g. `/api/sync/*`), mounted after the built-in ones. */
 	routes?: Array<(router: Router, services: AppServices) => void>;
-	/** Failed-login limiter; default: in memory, `authDefaults.maxFailedLoginsPerWindow` per account. */
+	/** Failed-login limiter; default: in memory, LOGIN-1…3 with `authDefaults`. */
 	loginLimiter?: LoginLimiter;
+	/** Login concurrency limit; default LOGIN-4 with `authDefaults`. */
+	loginGate?: LoginGate;
+	/** Revocation bus (SES-5); default in-process. The caller closes one it passes. */
+	revocations?: RevocationBus;
 	/** SvelteKit's handler; absent → pages answer 404 (tests, API-only deployments). */
 	pages?: PageHandler | null;
 	maxBodyBytes?: number;
@@ -85,7 +96,9 @@ export async function createApp(options: AppOptions): Promise<App> {
 	const logger = options.logger ?? silentLogger();
 	const tokens =
 		options.tokens ?? createTokenSigner({ secret: await loadSigningKey(db, options.authSecret) });
-	const authenticate = createAuthenticator({ db, tokens });
+	const sessions = createSessionAuthenticator({ db, tokens });
+	const { authenticate } = sessions;
+	const revocations = options.revocations ?? createLocalRevocationBus(logger.child({ subsystem: 'revoke' }));
 	const access =
 		options.access ??
 		createDefaultAccess({
@@ -113,9 +126,26 @@ export async function createApp(options: AppOptions): Promise<App> {
 
 	const router = new Router({ authenticate, logger, maxBodyBytes: options.maxBodyBytes });
 	let draining = false;
-	const services: AppServices = { db, logger, tokens, authenticate, hocuspocus, access };
+	const services: AppServices = { db, logger, tokens, authenticate, hocuspocus, access, revocations };
+	// SES-5: every instance closes or re-checks what a published access change ends.
+	const stopRevoking = revocations.subscribe(
+		createRevocationHandler({
+			hocuspocus,
+			access,
+			invalidateUser: sessions.invalidateUser,
+			loadUser: (userId) => findUserById(db, userId),
+			logger: logger.child({ subsystem: 'revoke' })
+		})
+	);
 	mountOpsRoutes(router, { db, isDraining: () => draining });
-	mountAuthRoutes(router, { db, tokens, loginLimiter: options.loginLimiter });
+	mountAuthRoutes(router, {
+		db,
+		tokens,
+		limiter: options.loginLimiter ?? createLoginLimiter(),
+		gate: options.loginGate ?? createLoginGate(),
+		revocations
+	});
+	mountUserAdminRoutes(router, { db, revocations });
 	for (const mount of options.routes ?? []) mount(router, services);
 
 	const pages = options.pages ?? null;
@@ -194,6 +224,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 	let closing: Promise<void> | undefined;
 	async function shutdown(): Promise<void> {
 		draining = true;
+		stopRevoking();
 		const timeoutMs = options.shutdownTimeoutMs ?? serverDefaults.shutdownTimeoutMs;
 		const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
 		server.closeIdleConnections();

@@ -1,8 +1,12 @@
 import { type App, type AppOptions, createApp } from './app.ts';
 import { instrumentDocStore } from './collab/instrument.ts';
 import { createPersistenceExtension, type PersistenceSettings } from './collab/persistence.ts';
-import { createRedisExtension, type RedisScaleOutOptions } from './collab/redis.ts';
-import { revokeRemovedAssignments } from './collab/revoke.ts';
+import { createRedisExtension, type RedisScaleOutOptions, redisDefaults } from './collab/redis.ts';
+import {
+	createLocalRevocationBus,
+	createRedisRevocationBus,
+	type RevocationBus
+} from './collab/revocation-bus.ts';
 import { createSyncSessions, type SyncSessionSettings } from './collab/sync-sessions.ts';
 import { createWriteGuardExtension } from './collab/write-guard.ts';
 import type { Db } from './db/port.ts';
@@ -70,27 +74,36 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 			syncSessions.writeRefused(connection);
 		}
 	});
-	// Projection, change log and the REST sync API (issue 4); push waits on persistence for durability.
-	// A committed crew removal closes the removed workers' open connections (access is otherwise
-	// only decided when a connection opens); the app exists by the time any document is projected.
-	let app: App | undefined;
+	// SES-5: one revocation bus for crew removals, logouts and user changes; over the shared Redis
+	// (on clients of the scale-out extension's own, so no second set of Redis settings) when there is one.
 	const revokeLogger = logger.child({ subsystem: 'revoke' });
+	const redisExtension = redis ? createRedisExtension(redis) : undefined;
+	const revocations: RevocationBus = redisExtension
+		? await createRedisRevocationBus({
+				client: redisExtension.pub,
+				prefix: redis?.prefix ?? redisDefaults.prefix,
+				logger: revokeLogger
+			})
+		: createLocalRevocationBus(revokeLogger);
+	// Projection, change log and the REST sync API (issue 4); push waits on persistence for durability.
+	// A committed crew removal closes the removed workers' open connections on every instance (access
+	// is otherwise only decided when a connection opens).
 	const sync = createSyncApi({
 		db,
 		logger,
 		durability: persistence,
 		...(syncPolicy ? { policy: syncPolicy } : {}),
 		onAssignmentsRemoved: (removed) => {
-			if (!app) return;
-			revokeRemovedAssignments(app.hocuspocus, app.access, removed, revokeLogger).catch((err: unknown) =>
-				revokeLogger.error({ err }, 'revoking removed assignments failed')
-			);
+			for (const { jobId, userIds } of removed) {
+				void revocations.publish({ kind: 'assignment-removed', jobId, userIds: [...userIds] });
+			}
 		}
 	});
-	app = await createApp({
+	const app = await createApp({
 		...appOptions,
 		db,
 		logger,
+		revocations,
 		routes: [...(appOptions.routes ?? []), sync.mount],
 		// The guard first: its compensating writes are then logged by persistence like any update.
 		// Redis last: it relays what the others accepted (its priority orders its own hooks anyway).
@@ -99,7 +112,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 			writeGuard,
 			persistence,
 			...sync.extensions,
-			...(redis ? [createRedisExtension(redis)] : [])
+			...(redisExtension ? [redisExtension] : [])
 		]
 	});
 	return {
@@ -110,6 +123,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 			// app.close() waits for documents to unload and runs onDestroy, which flushes persistence;
 			// flushing again is cheap and makes the order explicit before the database goes away.
 			await app.close();
+			await revocations.close();
 			await persistence.flush();
 			await store.close();
 		}

@@ -14,10 +14,40 @@ export const authDefaults = {
 	signingKeySecretName: 'token_signing_key',
 	/** Shortest `AUTH_SECRET` accepted from the environment (HMAC-SHA256 wants ≥ 32 bytes). */
 	minAuthSecretLength: 32,
-	/** Failed logins allowed per account (email) within `loginWindowMs` before 429. */
-	maxFailedLoginsPerWindow: 10,
-	/** Window of the failed-login limit. */
-	loginWindowMs: 15 * 60 * 1000,
-	/** Most keys the failed-login limiter tracks; the oldest are dropped first (bounded memory). */
-	loginLimiterMaxKeys: 100_000
+	/**
+	 * LOGIN-1 (docs/server-rules.md "Login"): failed logins of one email from one address that cost
+	 * nothing; each further one doubles the wait before that pair may try again.
+	 */
+	pairFreeFailures: 3,
+	/** LOGIN-1: the first wait after the free failures. */
+	pairBaseDelayMs: 1_000,
+	/** LOGIN-1: the longest wait of one email+address pair (it only ever blocks that pair). */
+	pairMaxDelayMs: 5 * 60 * 1000,
+	/** LOGIN-2: failures of one email, from all addresses, before they slow every failing address. */
+	emailFreeFailures: 10,
+	/** LOGIN-2: the first per-email wait after those. */
+	emailBaseDelayMs: 500,
+	/**
+	 * LOGIN-2: the longest wait anyone else's failures can impose on an address after its OWN last
+	 * failure; an address without failures for the email is never delayed by them (no lockout).
+	 */
+	emailMaxDelayMs: 10_000,
+	/** LOGIN-3: failed logins one address may make in a burst, over all emails. */
+	addressFailureBurst: 60,
+	/** LOGIN-3: how fast an address earns failed logins back (per minute) once its burst is spent. */
+	addressFailuresPerMinute: 30,
+	/** A limiter entry with no failure for this long is forgotten. */
+	loginForgetAfterMs: 15 * 60 * 1000,
+	/** Most keys each limiter table tracks; the least recently failed are dropped first (bounded memory). */
+	loginLimiterMaxKeys: 100_000,
+	/** LOGIN-4: logins (user lookup + bcrypt) running at once; bcryptjs runs on the event loop. */
+	loginMaxConcurrent: 2,
+	/** LOGIN-4: logins waiting for a slot; beyond it 429 with Retry-After at once. */
+	loginMaxQueued: 64,
+	/** LOGIN-4: longest a login waits for a slot before it is answered 429. */
+	loginMaxWaitMs: 5_000,
+	/** SES-4: how long a token's database state is cached (the revocation bus invalidates sooner). */
+	sessionCacheTtlMs: 5_000,
+	/** SES-4: most token states cached. */
+	sessionCacheMaxEntries: 50_000
 } as const;

@@ -20,7 +20,14 @@ describe('tokens', () => {
 		const now = 1_700_000_000_000;
 		const signer = createTokenSigner({ secret, now: () => now });
 		const verified = signer.verify(signer.sign(claims));
-		expect(verified).toEqual({ ...claims, exp: now + 12 * 60 * 60 * 1000 });
+		expect(verified).toEqual({
+			...claims,
+			exp: now + 12 * 60 * 60 * 1000,
+			iat: now,
+			jti: expect.stringMatching(/^[0-9a-f-]{36}$/)
+		});
+		// Every token has its own id, so one can be revoked without the others (SES-1).
+		expect(signer.verify(signer.sign(claims)).jti).not.toBe(verified.jti);
 	});
 
 	it('rejects an expired token', () => {
@@ -63,9 +70,13 @@ describe('tokens', () => {
 		const signer = createTokenSigner({ secret, ttlMs: 1000 });
 		const good = signer.sign(claims);
 		const [v] = good.split('.');
-		const body = Buffer.from(JSON.stringify({ sub: 1 })).toString('base64url');
-		const sig = createHmac('sha256', secret).update(`${v}.${body}`).digest('base64url');
-		expect(codeOf(() => signer.verify(`${v}.${body}.${sig}`))).toBe('malformed');
+		const forge = (value: unknown) => {
+			const body = Buffer.from(JSON.stringify(value)).toString('base64url');
+			return `${v}.${body}.${createHmac('sha256', secret).update(`${v}.${body}`).digest('base64url')}`;
+		};
+		expect(codeOf(() => signer.verify(forge({ sub: 1 })))).toBe('malformed');
+		// A token from before sessions: no id and no issue time, so it could never be revoked.
+		expect(codeOf(() => signer.verify(forge({ ...claims, exp: Date.now() + 60_000 })))).toBe('malformed');
 	});
 
 	it('parses bearer headers', () => {

@@ -1,9 +1,18 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { authDefaults } from './defaults.ts';
 import { isRole, type Role } from './roles.ts';
 
 /** Why a token (or the user behind it) was not accepted. */
-export type AuthErrorCode = 'missing' | 'malformed' | 'bad_signature' | 'expired' | 'unknown_user';
+export type AuthErrorCode =
+	| 'missing'
+	| 'malformed'
+	| 'bad_signature'
+	| 'expired'
+	| 'unknown_user'
+	/** SES-1/SES-2: the token was logged out, or all the user's sessions were revoked after it was issued. */
+	| 'revoked'
+	/** SES-3: an owner disabled the user. */
+	| 'disabled';
 
 /** A rejected credential. `code` is stable and safe to show; the message is for logs and humans. */
 export class AuthError extends Error {
@@ -21,21 +30,30 @@ const defaultMessages: Record<AuthErrorCode, string> = {
 	malformed: 'The token is not a valid KHS token',
 	bad_signature: 'The token signature does not match',
 	expired: 'The token has expired; log in again',
-	unknown_user: 'The user of this token no longer exists'
+	unknown_user: 'The user of this token no longer exists',
+	revoked: 'This session has ended; log in again',
+	disabled: 'This user has been disabled'
 };
 
-/** What a token asserts. `exp` is epoch milliseconds, like every other time in KHS. */
+/** What a token asserts. `exp` and `iat` are epoch milliseconds, like every other time in KHS. */
 export interface TokenClaims {
 	sub: string;
 	role: Role;
 	name: string;
 	exp: number;
+	/** Issue time: SES-2 refuses tokens issued at or before the user's `sessions_valid_after`. */
+	iat: number;
+	/** Token id (a UUID), what logout revokes (SES-1). */
+	jti: string;
 }
+
+/** What the caller chooses when signing; expiry, issue time and id are the signer's. */
+export type TokenSubject = Omit<TokenClaims, 'exp' | 'iat' | 'jti'>;
 
 /** Signs and checks login tokens with one HMAC-SHA256 key. */
 export interface TokenSigner {
 	/** A token for `claims` that expires `ttlMs` (default `authDefaults.tokenTtlMs`) from now. */
-	sign(claims: Omit<TokenClaims, 'exp'>, ttlMs?: number): string;
+	sign(claims: TokenSubject, ttlMs?: number): string;
 	/** The claims of a well-formed, correctly signed, unexpired token; throws `AuthError` otherwise. */
 	verify(token: string | null | undefined): TokenClaims;
 }
@@ -57,7 +75,15 @@ export function createTokenSigner(options: {
 
 	return {
 		sign(claims, ttl = ttlMs) {
-			const full: TokenClaims = { sub: claims.sub, role: claims.role, name: claims.name, exp: now() + ttl };
+			const iat = now();
+			const full: TokenClaims = {
+				sub: claims.sub,
+				role: claims.role,
+				name: claims.name,
+				exp: iat + ttl,
+				iat,
+				jti: randomUUID()
+			};
 			const body = Buffer.from(JSON.stringify(full), 'utf8').toString('base64url');
 			return `${prefix}.${body}.${mac(body).toString('base64url')}`;
 		},
@@ -80,6 +106,8 @@ export function createTokenSigner(options: {
 	};
 }
 
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function parseClaims(body: string): TokenClaims {
 	let value: unknown;
 	try {
@@ -95,11 +123,17 @@ function parseClaims(body: string): TokenClaims {
 		typeof c.name !== 'string' ||
 		!isRole(c.role) ||
 		typeof c.exp !== 'number' ||
-		!Number.isFinite(c.exp)
+		!Number.isFinite(c.exp) ||
+		// Tokens from before sessions (no id, no issue time) cannot be revoked, so they are refused:
+		// one new login per user after the upgrade.
+		typeof c.iat !== 'number' ||
+		!Number.isFinite(c.iat) ||
+		typeof c.jti !== 'string' ||
+		!uuidPattern.test(c.jti)
 	) {
 		throw new AuthError('malformed');
 	}
-	return { sub: c.sub, role: c.role, name: c.name, exp: c.exp };
+	return { sub: c.sub, role: c.role, name: c.name, exp: c.exp, iat: c.iat, jti: c.jti };
 }
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined when there is none. */

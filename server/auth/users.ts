@@ -8,6 +8,8 @@ import { type AuthUser, isRole, type Role, roles } from './roles.ts';
 export interface User extends AuthUser {
 	email: string;
 	createdAt: Date;
+	/** SES-3: a disabled user cannot log in and every token of theirs is refused. */
+	disabled: boolean;
 }
 
 /** A stored user including the password hash; only login needs it. */
@@ -92,6 +94,7 @@ interface UserRow {
 	role: Role;
 	password_hash: string;
 	created_at: Date | string;
+	disabled: boolean;
 }
 
 function toUser(row: UserRow): UserWithHash {
@@ -101,6 +104,7 @@ function toUser(row: UserRow): UserWithHash {
 		name: row.name,
 		role: row.role,
 		createdAt: new Date(row.created_at),
+		disabled: row.disabled === true,
 		passwordHash: row.password_hash
 	};
 }
@@ -120,7 +124,7 @@ export async function createUser(
 	const { rows } = await db.query<UserRow>(
 		`INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
 		 ON CONFLICT (email) DO NOTHING
-		 RETURNING id, email, name, role, password_hash, created_at`,
+		 RETURNING id, email, name, role, password_hash, created_at, disabled`,
 		[randomUUID(), valid.email, valid.name, valid.role, hash]
 	);
 	const row = rows[0];
@@ -128,7 +132,7 @@ export async function createUser(
 	return withoutHash(toUser(row));
 }
 
-const columns = 'id, email, name, role, password_hash, created_at';
+const columns = 'id, email, name, role, password_hash, created_at, disabled';
 
 /** The user with this email (any case), hash included, or null. */
 export async function findUserByEmail(db: Db, email: string): Promise<UserWithHash | null> {
@@ -139,6 +143,11 @@ export async function findUserByEmail(db: Db, email: string): Promise<UserWithHa
 }
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** True for a string the `users.id` column can hold (a UUID). */
+export function isUserId(id: string): boolean {
+	return uuidPattern.test(id);
+}
 
 /** The user with this id, or null (also for a string that is not a UUID, instead of a SQL error). */
 export async function findUserById(db: Db, id: string): Promise<User | null> {

@@ -1,9 +1,11 @@
 import type { Connection, Hocuspocus } from '@hocuspocus/server';
 import { parseDocName } from '../../crdt/doc-names.ts';
+import type { AuthUser, Role } from '../auth/roles.ts';
 import type { Logger } from '../logger.ts';
 import type { RemovedAssignment } from '../projection/write.ts';
 import type { DocumentAccess } from './access.ts';
 import type { CollabContext } from './hocuspocus.ts';
+import type { RevocationMessage } from './revocation-bus.ts';
 
 /**
  * The close reason a provider receives (its `close` event, `event.reason`) when its access to a
@@ -71,4 +73,121 @@ export async function revokeRemovedAssignments(
 		connection.close(accessRevoked);
 	}
 	return toClose.length;
+}
+
+/**
+ * The close reason a provider receives when the session its connection rests on ended while it
+ * was connected: logged out (SES-1), all sessions revoked (SES-2) or the user disabled (SES-3).
+ * A reconnect with the same token is refused by `onAuthenticate` (`revoked` / `disabled`).
+ */
+export const sessionRevokedReason = 'session_revoked';
+
+/** 4401 like Hocuspocus' `Unauthorized`. */
+const sessionRevoked = { code: 4401, reason: sessionRevokedReason } as const;
+
+/** Every open document connection of `userId` on this instance. */
+function connectionsOf(
+	hocuspocus: Hocuspocus<CollabContext>,
+	userId: string
+): Array<{ connection: Connection<CollabContext>; documentName: string; user: AuthUser }> {
+	const found: Array<{ connection: Connection<CollabContext>; documentName: string; user: AuthUser }> = [];
+	for (const [documentName, document] of hocuspocus.documents) {
+		for (const connection of document.getConnections()) {
+			const user = (connection.context as Partial<CollabContext> | undefined)?.user;
+			if (user?.id === userId) found.push({ connection, documentName, user });
+		}
+	}
+	return found;
+}
+
+export interface RevocationDeps {
+	hocuspocus: Hocuspocus<CollabContext>;
+	access: DocumentAccess;
+	/** Drops the user's cached token state (SES-4) before connections are re-checked. */
+	invalidateUser(userId: string): void;
+	/** The user as the database has them now; null when deleted. */
+	loadUser(userId: string): Promise<{ id: string; name: string; role: Role; disabled: boolean } | null>;
+	logger?: Logger;
+}
+
+/**
+ * SES-5: what every instance does with a revocation-bus message: a crew removal closes the removed
+ * workers' job connections (`access_revoked`); a logout closes the connections opened with that
+ * token, a session revocation those opened with a token issued before it, a disabled or deleted
+ * user all of theirs (`session_revoked`); a role or name change (SES-6) updates each connection's
+ * user in place and re-checks its access level, closing it with `access_revoked` when none is left.
+ * Resolves to the number of connections closed.
+ */
+export function createRevocationHandler(
+	deps: RevocationDeps
+): (message: RevocationMessage) => Promise<number> {
+	const { hocuspocus, logger } = deps;
+	const close = (
+		targets: Array<{ connection: Connection<CollabContext>; documentName: string; user: AuthUser }>,
+		why: string
+	) => {
+		for (const { connection, documentName, user } of targets) {
+			logger?.info({ userId: user.id, documentName, why }, 'session ended; closing connection');
+			connection.close(sessionRevoked);
+		}
+		return targets.length;
+	};
+
+	return async (message) => {
+		switch (message.kind) {
+			case 'assignment-removed':
+				return revokeRemovedAssignments(hocuspocus, deps.access, [message], logger);
+			case 'token-revoked':
+				deps.invalidateUser(message.userId);
+				return close(
+					connectionsOf(hocuspocus, message.userId).filter(
+						(c) => c.user.session?.tokenId === message.tokenId
+					),
+					'logout'
+				);
+			case 'sessions-revoked':
+				deps.invalidateUser(message.userId);
+				return close(
+					connectionsOf(hocuspocus, message.userId).filter(
+						// A connection without a session reference cannot be told apart: end it.
+						(c) => (c.user.session?.issuedAtMs ?? Number.NEGATIVE_INFINITY) <= message.validAfterMs
+					),
+					'sessions revoked'
+				);
+			case 'user-changed': {
+				deps.invalidateUser(message.userId);
+				const open = connectionsOf(hocuspocus, message.userId);
+				if (open.length === 0) return 0;
+				const now = await deps.loadUser(message.userId);
+				if (!now || now.disabled) return close(open, now ? 'user disabled' : 'user deleted');
+				let closed = 0;
+				await Promise.all(
+					open.map(async ({ connection, documentName, user }) => {
+						if (user.role === now.role && user.name === now.name) return;
+						const updated: AuthUser = { ...user, name: now.name, role: now.role };
+						const level = await deps.access.access(updated, documentName).catch((err: unknown) => {
+							logger?.error({ err, userId: user.id, documentName }, 'access re-check failed; revoking');
+							return 'none' as const;
+						});
+						if (level === 'none') {
+							logger?.info(
+								{ userId: user.id, documentName },
+								'role change revoked access; closing connection'
+							);
+							connection.close(accessRevoked);
+							closed++;
+							return;
+						}
+						// Hooks read the user from the context on every message (write guard), and
+						// Hocuspocus reads `readOnly` on every update: both apply from the next message on.
+						const context = connection.context as CollabContext;
+						context.user = updated;
+						context.access = level;
+						connection.readOnly = level === 'read';
+					})
+				);
+				return closed;
+			}
+		}
+	};
 }

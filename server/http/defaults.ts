@@ -10,6 +10,11 @@ export const httpDefaults = {
 	headersTimeoutMs: 20_000,
 	/** Idle keep-alive sockets are closed after this; above typical proxy idle timeouts is wrong, below is fine. */
 	keepAliveTimeoutMs: 5_000,
-	/** After a rejected upload (413, 415) keep draining at most this long before dropping the socket. */
-	rejectedBodyDrainMs: 2_000
+	/**
+	 * After answering a request whose body was not read (413, 415, 401…), keep discarding its body at
+	 * most this long before dropping the socket (HTTP-2: the client must read the answer, not a reset).
+	 */
+	rejectedBodyDrainMs: 10_000,
+	/** …and at most this many bytes of it. */
+	rejectedBodyDrainBytes: 64 * 1024 * 1024
 } as const;

@@ -19,6 +19,8 @@ export interface RouteContext {
 	/** `:name` segments of the route pattern. */
 	params: Record<string, string>;
 	log: Logger;
+	/** The remote address of the connection (what LOGIN-1/LOGIN-3 count per). */
+	address: string;
 	/** The caller from `Authorization: Bearer <token>`; throws a 401 `HttpError` otherwise. */
 	authenticate(): Promise<AuthUser>;
 	/** The parsed JSON body (size-limited, gzip/br accepted); throws 400/413/415 `HttpError`s. */
@@ -122,6 +124,7 @@ export class Router {
 				url,
 				params: match.params,
 				log,
+				address: req.socket.remoteAddress ?? '',
 				authenticate: () => authenticateRequest(req, this.options.authenticate),
 				json: () => readJsonBody(req, this.options.maxBodyBytes ?? httpDefaults.maxBodyBytes)
 			};
@@ -141,25 +144,45 @@ export class Router {
 	}
 
 	private sendFailure(req: IncomingMessage, res: ServerResponse, error: unknown, log: Logger): void {
+		// The body was not (fully) read (413, 415, 401 before reading…): answer now, keep the
+		// connection, and discard the rest of the body as it arrives (HTTP-2 in docs/server-rules.md).
+		// Closing instead — `Connection: close` or destroying the socket — resets a client that is still
+		// sending before it reads our answer (EPIPE/ECONNRESET, no status). Bounded in bytes and time:
+		// past either bound the socket is dropped.
+		if (!req.complete) drainRejectedBody(req);
 		if (!(error instanceof HttpError)) {
 			log.error({ err: error }, 'request failed');
 			sendError(res, 500, 'internal', 'internal server error');
 			return;
 		}
-		const headers = { ...error.headers };
-		// The body was not (fully) read: close the connection after answering instead of reusing a
-		// socket with unread bytes on it; the request keeps draining until then so the client reads
-		// our answer rather than a reset.
-		if (!req.complete) {
-			headers.connection = 'close';
-			const drop = setTimeout(() => req.socket.destroy(), httpDefaults.rejectedBodyDrainMs);
-			drop.unref();
-			req.socket.once('close', () => clearTimeout(drop));
-			req.resume();
-		}
 		if (error.status >= 500) log.error({ err: error }, 'request failed');
-		sendError(res, error.status, error.code, error.message, error.field, headers);
+		sendError(res, error.status, error.code, error.message, error.field, error.headers);
 	}
+}
+
+/** Reads and discards what is left of a rejected request's body, within `rejectedBodyDrain*`. */
+function drainRejectedBody(req: IncomingMessage): void {
+	let drained = 0;
+	const drop = () => {
+		cleanup();
+		req.socket.destroy();
+	};
+	const onData = (chunk: Buffer) => {
+		drained += chunk.byteLength;
+		if (drained > httpDefaults.rejectedBodyDrainBytes) drop();
+	};
+	const timer = setTimeout(drop, httpDefaults.rejectedBodyDrainMs);
+	timer.unref();
+	const cleanup = () => {
+		clearTimeout(timer);
+		req.off('data', onData);
+		req.off('end', cleanup);
+		req.socket.off('close', cleanup);
+	};
+	req.on('data', onData);
+	req.once('end', cleanup);
+	req.socket.once('close', cleanup);
+	req.resume();
 }
 
 function split(path: string): string[] {

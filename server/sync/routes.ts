@@ -23,9 +23,15 @@ const ENTITY_ALIASES: Readonly<Record<string, EntityName>> = {
 	materials: 'material'
 };
 
-function entityParam(value: string, field: string): EntityName {
-	const entity = ENTITY_ALIASES[value.trim().toLowerCase()];
-	if (!entity) throw new HttpError(400, 'unknown_entity', `unknown entity "${value}"`, field);
+/**
+ * HTTP-1 (docs/server-rules.md): an entity name from a path (404) or a query (400). Own keys only,
+ * so `__proto__`, `constructor`, `toString` are unknown entities, not `Object.prototype` members.
+ */
+function entityParam(value: string, field: string, status: 400 | 404): EntityName {
+	const key = value.trim().toLowerCase();
+	const entity = Object.hasOwn(ENTITY_ALIASES, key) ? ENTITY_ALIASES[key] : undefined;
+	if (!entity)
+		throw new HttpError(status, 'unknown_entity', `unknown entity "${value.slice(0, 100)}"`, field);
 	return entity;
 }
 
@@ -130,7 +136,7 @@ export function mountSyncRoutes(router: Router, deps: PushDeps): void {
 		const entities = query.entities
 			?.split(',')
 			.filter((e) => e.trim() !== '')
-			.map((e) => entityParam(e, 'entities'));
+			.map((e) => entityParam(e, 'entities', 400));
 		const page = await recorded(
 			deps,
 			{ kind: 'pull', user, deviceId: query.deviceId ?? null, operations: 0, dataBytes: 0 },
@@ -161,7 +167,7 @@ export function mountSyncRoutes(router: Router, deps: PushDeps): void {
 
 	router.get('/api/sync/checksums/:entity', async (ctx) => {
 		const user = await ctx.authenticate();
-		const entity = entityParam(ctx.params.entity ?? '', 'entity');
+		const entity = entityParam(ctx.params.entity ?? '', 'entity', 404);
 		const { rows } = await db.query<{ entity_id: string; data: Record<string, unknown>; version: number }>(
 			`SELECT entity_id::text AS entity_id, data, version FROM ${visibleRowsSql(entity, user, '$1::uuid')} r ORDER BY entity_id`,
 			user.role === 'OWNER' ? [] : [user.id]
