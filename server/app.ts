@@ -20,6 +20,7 @@ import { type CollabLimits, collabLimitDefaults, SocketCounter } from './collab/
 import { createLocalRevocationBus, type RevocationBus } from './collab/revocation-bus.ts';
 import { createRevocationHandler } from './collab/revoke.ts';
 import { attachCollabSocket, type CollabSocket, closeCodes } from './collab/websocket.ts';
+import { wrapYWebsocket, yWebsocketRoute } from './collab/y-websocket-dialect.ts';
 import type { Db } from './db/port.ts';
 import { serverDefaults } from './defaults.ts';
 import { httpDefaults } from './http/defaults.ts';
@@ -181,13 +182,18 @@ export async function createApp(options: AppOptions): Promise<App> {
 	const socketCounter = new SocketCounter(limits);
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
 		socket.on('error', () => socket.destroy());
-		let pathname: string;
+		let url: URL;
 		try {
-			pathname = new URL(req.url ?? '/', 'http://localhost').pathname;
+			url = new URL(req.url ?? '/', 'http://localhost');
 		} catch {
 			return refuseUpgrade(socket, 400, 'Bad Request');
 		}
-		if (pathname !== serverDefaults.collabPath) return refuseUpgrade(socket, 404, 'Not Found');
+		// The y-websocket dialect (docs/y-websocket.md DIAL-1/2): same checks, same socket path below.
+		const yjs = yWebsocketRoute(url);
+		if (yjs === 400) return refuseUpgrade(socket, 400, 'Bad Request');
+		if (yjs === 404 || (!yjs && url.pathname !== serverDefaults.collabPath)) {
+			return refuseUpgrade(socket, 404, 'Not Found');
+		}
 		if (draining) return refuseUpgrade(socket, 503, 'Service Unavailable');
 		const address = req.socket.remoteAddress ?? '';
 		const refusal = socketCounter.refusal(address);
@@ -198,11 +204,12 @@ export async function createApp(options: AppOptions): Promise<App> {
 		hocuspocus
 			.hooks('onUpgrade', { request: req, socket, head, instance: hocuspocus })
 			.then(() => {
-				wss.handleUpgrade(req, socket, head, (ws) => {
+				wss.handleUpgrade(req, socket, head, (raw) => {
+					const dialect = yjs ? wrapYWebsocket(raw, yjs, logger.child({ subsystem: 'collab' })) : undefined;
 					socketCounter.opened(address);
 					const entry = attachCollabSocket(
 						hocuspocus,
-						ws,
+						dialect?.socket ?? raw,
 						req,
 						logger.child({ subsystem: 'collab' }),
 						limits,
@@ -212,6 +219,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 						}
 					);
 					sockets.add(entry);
+					dialect?.start();
 				});
 			})
 			.catch((err: unknown) => {
