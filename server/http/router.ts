@@ -50,7 +50,13 @@ export interface RouterOptions {
 
 /** Turns an `AuthError` into the 401 every API route answers with. */
 export function unauthorized(error: AuthError): HttpError {
-	const code = error.code === 'unknown_user' ? 'unknown_user' : `token_${error.code}`;
+	// About the user, not the token: `unknown_user`, `user_disabled`; the rest `token_<code>`.
+	const code =
+		error.code === 'unknown_user'
+			? 'unknown_user'
+			: error.code === 'disabled'
+				? 'user_disabled'
+				: `token_${error.code}`;
 	return new HttpError(401, code, error.message, undefined, { 'www-authenticate': 'Bearer' });
 }
 
