@@ -12,6 +12,15 @@ import { createDocStore } from '../../server/docs/store.ts';
 import { silentLogger } from '../../server/logger.ts';
 import { openMigratedTestDb, serveTestApp, type TestServer, waitFor } from '../../server/testing/app.ts';
 import { probeWrites } from '../../server/testing/db-probe.ts';
+import { seededRandom, testSeed } from '../support/random.ts';
+import {
+	killIfRunning,
+	login,
+	openTestDatabase,
+	type ServerProcess,
+	startServerProcess,
+	type TestDatabase
+} from './support/server-process.ts';
 import { materialNames } from './support/writers.ts';
 import { until, YClient, yjsUrl } from './support/y-websocket-client.ts';
 
@@ -331,4 +340,130 @@ describe('y-websocket dialect', () => {
 		ws.on('error', () => {});
 		expect(status).toBe(404);
 	});
+});
+
+/**
+ * DIAL-9: a y-websocket edit is as safe as the server's update log. Real server processes
+ * (scripts/start.mjs) on real Postgres; the writer and an observer speak y-websocket only.
+ */
+describe('y-websocket dialect: server process crash', () => {
+	const seed = testSeed();
+	console.log(`y-websocket.test.ts seed=${seed} (replay with TEST_SEED=${seed})`);
+	let database: TestDatabase;
+	let ownerId: string;
+	const servers: ServerProcess[] = [];
+	const clients: YClient[] = [];
+
+	beforeAll(async () => {
+		database = await openTestDatabase();
+		ownerId = (await database.addUser('owner@yws-crash.test', 'OWNER')).id;
+	});
+
+	afterAll(async () => {
+		for (const client of clients) client.destroy();
+		for (const server of servers) await killIfRunning(server);
+		await database?.drop();
+	});
+
+	async function start(): Promise<{ url: string; server: ServerProcess; token: string }> {
+		const server = await startServerProcess({ databaseUrl: database.databaseUrl });
+		servers.push(server);
+		return { server, url: yjsUrl(server.ws), token: await login(server.http, 'owner@yws-crash.test') };
+	}
+
+	function client(url: string, name: string, token: string): YClient {
+		const c = new YClient(url, name, token);
+		clients.push(c);
+		return c;
+	}
+
+	/** What the update log holds for `name`, read straight from Postgres. */
+	const stored = async (name: string) => materialNames(await createDocStore(database.db).load(name));
+
+	/** Polls the database (another process writes it) until `check` holds. */
+	async function pollStored(name: string, check: (names: Map<string, string>) => boolean): Promise<void> {
+		const deadline = Date.now() + 15_000;
+		while (!check(await stored(name))) {
+			if (Date.now() > deadline) throw new Error(`timed out waiting for the update log of ${name}`);
+			await new Promise((resolve) => setTimeout(resolve, 20));
+		}
+	}
+
+	it('kill -9 after y-websocket edits were relayed loses nothing the server stored', async () => {
+		const random = seededRandom(seed);
+		const name = `materials:${crypto.randomUUID()}`;
+		const jobId = name.slice('materials:'.length);
+		const first = await start();
+		const writer = client(first.url, name, first.token);
+		const observer = client(first.url, name, first.token);
+		await Promise.all([writer.synced(), observer.synced()]);
+		const list = new MaterialListDoc(writer.doc, jobId, {
+			writer: { userId: ownerId, deviceId: 'yws-writer', role: 'OWNER' },
+			clock: new HybridClock()
+		});
+		const relayed = () => materialNames(observer.doc);
+		let made = 0;
+		const edit = () => list.add({ name: `m-${made++}`, quantity: made, unit: 'pcs' });
+
+		// A first batch, relayed and committed before the load starts: the kill must not lose it.
+		const early = Array.from({ length: 20 }, edit).map((e) => e.id);
+		await until([observer.doc], () => early.every((id) => relayed().has(id)), 'the first batch relayed');
+		await pollStored(name, (names) => early.every((id) => names.has(id)));
+
+		// Then a steady stream, killed once a random number of further edits has been relayed.
+		const killAfter = early.length + 50 + Math.floor(random() * 350);
+		const exited = first.server.exited;
+		const timer = setInterval(edit, 3);
+		await until([observer.doc], () => relayed().size >= killAfter, `${killAfter} edits relayed`, 60_000);
+		process.kill(first.server.pid, 'SIGKILL');
+		const { signal } = await exited;
+		clearInterval(timer);
+		const relayedCount = relayed().size;
+		writer.destroy();
+		observer.destroy();
+		expect(signal).toBe('SIGKILL');
+
+		const inLog = await stored(name);
+		const second = await start();
+		const reader = client(second.url, name, second.token);
+		await reader.synced();
+		const served = materialNames(reader.doc);
+		console.log(
+			`y-websocket.test.ts: killed after ${relayedCount} relayed of ${made} made; ${inLog.size} in the update log, ${served.size} served after restart`
+		);
+		for (const id of early) expect(served.has(id), id).toBe(true);
+		expect(served).toEqual(inLog);
+		second.server.proc.kill('SIGTERM');
+		expect((await second.server.exited).code).toBe(0);
+	}, 120_000);
+
+	it('SIGTERM stores every y-websocket edit the server relayed', async () => {
+		const name = `materials:${crypto.randomUUID()}`;
+		const first = await start();
+		const writer = client(first.url, name, first.token);
+		const observer = client(first.url, name, first.token);
+		await Promise.all([writer.synced(), observer.synced()]);
+		const list = new MaterialListDoc(writer.doc, name.slice('materials:'.length), {
+			writer: { userId: ownerId, deviceId: 'yws-term', role: 'OWNER' },
+			clock: new HybridClock()
+		});
+		let made = 0;
+		const timer = setInterval(() => list.add({ name: `t-${made++}`, quantity: 1, unit: 'pcs' }), 3);
+		await until([observer.doc], () => materialNames(observer.doc).size >= 200, '200 edits relayed', 60_000);
+		first.server.proc.kill('SIGTERM');
+		const { code } = await first.server.exited;
+		clearInterval(timer);
+		const relayed = materialNames(observer.doc);
+		writer.destroy();
+		observer.destroy();
+		expect(code).toBe(0);
+
+		const second = await start();
+		const reader = client(second.url, name, second.token);
+		await reader.synced();
+		const served = materialNames(reader.doc);
+		for (const [id, materialName] of relayed) expect(served.get(id), id).toBe(materialName);
+		second.server.proc.kill('SIGTERM');
+		expect((await second.server.exited).code).toBe(0);
+	}, 120_000);
 });
