@@ -1,3 +1,4 @@
+import { type CollabLimits, collabLimitEnv } from './collab/limits.ts';
 import { serverDefaults } from './defaults.ts';
 
 /** Everything the server reads from the environment, validated once at start-up. */
@@ -16,8 +17,8 @@ export interface ServerConfig {
 	redisUrl: string | undefined;
 	/** Namespace of Redis keys and channels (`REDIS_PREFIX`, default `khs`). */
 	redisPrefix: string | undefined;
-	/** Websocket flood limits set by `MAX_SOCKETS` and `MAX_SOCKETS_PER_ADDRESS`. */
-	collabLimits: { maxSockets?: number; maxSocketsPerAddress?: number };
+	/** Websocket flood and size limits set in the environment (`collabLimitEnv` names the variables). */
+	collabLimits: Partial<CollabLimits>;
 }
 
 /** A bad environment variable; `variable` names it. */
@@ -60,10 +61,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 /** Only the limits that are set, so the defaults in `collab/limits.ts` fill the rest. */
 function readCollabLimits(env: NodeJS.ProcessEnv): ServerConfig['collabLimits'] {
 	const limits: ServerConfig['collabLimits'] = {};
-	const maxSockets = readPositiveInt(env, 'MAX_SOCKETS');
-	const maxSocketsPerAddress = readPositiveInt(env, 'MAX_SOCKETS_PER_ADDRESS');
-	if (maxSockets) limits.maxSockets = maxSockets;
-	if (maxSocketsPerAddress) limits.maxSocketsPerAddress = maxSocketsPerAddress;
+	for (const [key, variable] of Object.entries(collabLimitEnv) as Array<[keyof CollabLimits, string]>) {
+		const value = readPositiveInt(env, variable);
+		if (value) limits[key] = value;
+	}
 	return limits;
 }
 

@@ -1,6 +1,6 @@
 import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
-import { checkFrame } from './frames.ts';
+import { checkFrame, type FrameHeader, isSync, readFrame, syncSteps } from './frames.ts';
 
 function frame(name: string, type: number, ...rest: number[]): Uint8Array {
 	const e = encoding.createEncoder();
@@ -27,5 +27,30 @@ describe('checkFrame', () => {
 		expect(checkFrame(frame('x', 42))).toBe('malformed');
 		expect(checkFrame(frame('x', 0).subarray(0, 2))).toBe('malformed');
 		expect(checkFrame(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff))).toBe('malformed');
+	});
+});
+
+describe('readFrame header', () => {
+	it('reports the message type and the sync step the socket limits key on (SOCK-1, SOCK-3)', () => {
+		const header: FrameHeader = { type: -1, subtype: -1 };
+		expect(readFrame(frame('materials:x', 0, syncSteps.step1, 0), header)).toBe('materials:x');
+		expect(header).toEqual({ type: 0, subtype: syncSteps.step1 });
+		expect(isSync(header)).toBe(true);
+		readFrame(frame('materials:x', 4, syncSteps.update, 0), header);
+		expect(header).toEqual({ type: 4, subtype: syncSteps.update });
+		expect(isSync(header)).toBe(true);
+		readFrame(frame('materials:x', 2, 1), header);
+		expect(header).toEqual({ type: 2, subtype: 1 });
+		expect(isSync(header)).toBe(false);
+		readFrame(frame('materials:x', 1, 5), header);
+		expect(header).toEqual({ type: 1, subtype: -1 });
+	});
+
+	it('leaves the sync step -1 when a sync frame stops after its type', () => {
+		const header: FrameHeader = { type: -1, subtype: -1 };
+		expect(readFrame(frame('x', 0), header)).toBe('x');
+		expect(header).toEqual({ type: 0, subtype: -1 });
+		expect(readFrame(Uint8Array.of(10), header)).toBeUndefined();
+		expect(header).toEqual({ type: 10, subtype: -1 });
 	});
 });

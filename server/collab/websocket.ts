@@ -3,16 +3,61 @@ import type { Hocuspocus } from '@hocuspocus/server';
 import type { RawData, WebSocket } from 'ws';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
-import { readFrame } from './frames.ts';
+import { DocumentSizes } from './document-size.ts';
+import { type FrameHeader, isSync, readFrame, syncSteps } from './frames.ts';
 import { type CollabLimits, messageBudget } from './limits.ts';
+import { guardOutbound } from './outbound.ts';
+import { SyncRequests } from './sync-budget.ts';
 
 /** Close codes we send ourselves (RFC 6455 §7.4.1). */
 export const closeCodes = {
 	goingAway: 1001,
 	unsupportedData: 1003,
 	protocolError: 1002,
-	policyViolation: 1008
+	policyViolation: 1008,
+	messageTooBig: 1009,
+	tryAgainLater: 1013
 } as const;
+
+/**
+ * Why a socket was closed by a socket-level rule (docs/socket-limits.md): the close reason the client
+ * sees, the rule id, and the close code. Written once; tests and the bench import it.
+ */
+export const socketRules = {
+	syncRequests: { rule: 'SOCK-1', code: closeCodes.policyViolation, reason: 'too many sync requests' },
+	unsentBytes: { rule: 'SOCK-2', code: closeCodes.tryAgainLater, reason: 'too many unsent bytes' },
+	updateSize: { rule: 'SOCK-3', code: closeCodes.messageTooBig, reason: 'update too large' },
+	documentSize: { rule: 'SOCK-4', code: closeCodes.policyViolation, reason: 'document too large' },
+	messageSize: { rule: 'SOCK-5', code: closeCodes.messageTooBig, reason: 'message too large' },
+	messageRate: { rule: 'SOCK-6', code: closeCodes.policyViolation, reason: 'too many messages' },
+	documents: {
+		rule: 'SOCK-7',
+		code: closeCodes.policyViolation,
+		reason: 'too many documents on one connection'
+	},
+	byteRate: { rule: 'SOCK-8', code: closeCodes.policyViolation, reason: 'too many bytes' },
+	textFrame: { rule: 'SOCK-9', code: closeCodes.unsupportedData, reason: 'binary frames only' },
+	malformed: { rule: 'SOCK-9', code: closeCodes.protocolError, reason: 'malformed frame' }
+} as const;
+
+export type SocketRule = (typeof socketRules)[keyof typeof socketRules];
+
+/** One per process: a document grows through every socket (SOCK-4). */
+const documentSizesByLimit = new Map<number, DocumentSizes>();
+function documentSizes(maxDocumentBytes: number): DocumentSizes {
+	let sizes = documentSizesByLimit.get(maxDocumentBytes);
+	if (!sizes) {
+		sizes = new DocumentSizes(maxDocumentBytes);
+		documentSizesByLimit.set(maxDocumentBytes, sizes);
+	}
+	return sizes;
+}
+
+/** `name\0session` → `name`, the key of `hocuspocus.documents`. */
+function documentNameOf(address: string): string {
+	const separator = address.indexOf('\0');
+	return separator === -1 ? address : address.slice(0, separator);
+}
 
 /** A live `/collab` socket as `server/app.ts` tracks it, for shutdown. */
 export interface CollabSocket {
@@ -55,48 +100,97 @@ function toBytes(data: RawData): Uint8Array {
 /**
  * Wires one upgraded `ws` socket to Hocuspocus the way its own `Server` does through crossws:
  * `handleConnection(ws, request)`, then every binary message to `handleMessage` and the close to
- * `handleClose`. Adds what `Server` leaves out: malformed or text frames close only this socket
- * (1002/1003) before Hocuspocus sees them, and socket errors are logged instead of crashing.
+ * `handleClose`. Adds what `Server` leaves out, the socket-level rules of docs/socket-limits.md,
+ * checked on each frame's envelope before Hocuspocus does any work: malformed or text frames
+ * (SOCK-9), message and byte rates (SOCK-6, SOCK-8), sizes (SOCK-3…5), documents per socket
+ * (SOCK-7), repeated sync step 1s (SOCK-1); and on the way out, the unsent-bytes cap (SOCK-2).
+ * Each closes only this socket, with a log line naming the rule. Socket errors are logged instead of
+ * crashing.
  */
 export function attachCollabSocket(
 	hocuspocus: Hocuspocus,
 	ws: WebSocket,
 	req: IncomingMessage,
 	logger: Logger,
-	limits: Pick<CollabLimits, 'maxDocumentsPerSocket' | 'messagesPerSecond' | 'messageBurst'>,
+	limits: Omit<CollabLimits, 'maxSockets' | 'maxSocketsPerAddress'>,
 	onGone: () => void
 ): CollabSocket {
 	metrics.websocketConnections.inc();
-	const connection = hocuspocus.handleConnection(ws, toFetchRequest(req));
+	const remote = req.socket.remoteAddress;
+	const requests = new SyncRequests(limits);
+	let overflowCut: NodeJS.Timeout | undefined;
+	const outbound = guardOutbound(ws, {
+		maxUnsentBytes: limits.maxUnsentBytes,
+		requests,
+		onOverflow(unsentBytes, messageBytes) {
+			const { rule, code, reason } = socketRules.unsentBytes;
+			metrics.collabRejections.inc({ reason: rule });
+			logger.warn(
+				{ rule, code, reason, remote, unsentBytes, messageBytes, maxUnsentBytes: limits.maxUnsentBytes },
+				'collab socket closed'
+			);
+			// The close frame queues behind the unsent bytes; a reader that does not read is cut after
+			// the grace so its buffer is freed. Hocuspocus hears of it from the 'close' event.
+			ws.close(code, reason);
+			overflowCut = setTimeout(() => ws.terminate(), limits.unsentCloseGraceMs);
+		}
+	});
+	const connection = hocuspocus.handleConnection(outbound, toFetchRequest(req));
 	let closed = false;
 	const finish = (code: number, reason: string) => {
 		if (closed) return;
 		closed = true;
+		clearTimeout(overflowCut);
 		metrics.websocketConnections.dec();
 		connection.handleClose({ code, reason });
 		onGone();
 	};
-	const reject = (code: number, reason: string) => {
-		logger.info({ code, reason, remote: req.socket.remoteAddress }, 'collab socket closed');
+	const reject = ({ rule, code, reason }: SocketRule, detail: Record<string, unknown> = {}) => {
+		metrics.collabRejections.inc({ reason: rule });
+		logger.info({ rule, code, reason, remote, ...detail }, 'collab socket closed');
 		ws.close(code, reason);
 		finish(code, reason);
 	};
 
-	const budget = messageBudget(limits.messagesPerSecond, limits.messageBurst);
+	const messages = messageBudget(limits.messagesPerSecond, limits.messageBurst);
+	const inboundBytes = messageBudget(limits.inboundBytesPerSecond, limits.inboundBytesBurst);
+	const sizes = documentSizes(limits.maxDocumentBytes);
+	const header: FrameHeader = { type: -1, subtype: -1 };
 	const documents = new Set<string>();
 	ws.on('message', (data, isBinary) => {
 		if (closed) return;
-		if (!isBinary) return reject(closeCodes.unsupportedData, 'binary frames only');
-		if (!budget.take()) return reject(closeCodes.policyViolation, 'too many messages');
+		if (!isBinary) return reject(socketRules.textFrame);
+		if (!messages.take()) return reject(socketRules.messageRate);
 		const bytes = toBytes(data);
-		const name = readFrame(bytes);
-		if (name === null) return reject(closeCodes.protocolError, 'malformed frame');
+		const name = readFrame(bytes, header);
+		if (name === null) return reject(socketRules.malformed);
 		if (name === undefined) return;
+		const isUpdate =
+			isSync(header) && (header.subtype === syncSteps.step2 || header.subtype === syncSteps.update);
+		if (isUpdate && bytes.byteLength > limits.maxUpdateBytes) {
+			return reject(socketRules.updateSize, { bytes: bytes.byteLength, documentName: name });
+		}
+		if (!isUpdate && bytes.byteLength > limits.maxControlMessageBytes) {
+			return reject(socketRules.messageSize, { bytes: bytes.byteLength, type: header.type });
+		}
+		if (!inboundBytes.take(bytes.byteLength)) return reject(socketRules.byteRate);
 		if (!documents.has(name)) {
-			if (documents.size >= limits.maxDocumentsPerSocket) {
-				return reject(closeCodes.policyViolation, 'too many documents on one connection');
-			}
+			if (documents.size >= limits.maxDocumentsPerSocket) return reject(socketRules.documents);
 			documents.add(name);
+		}
+		if (isUpdate) {
+			// A document still loading is measured at its next update (SOCK-4 in docs/socket-limits.md).
+			const document = hocuspocus.documents.get(documentNameOf(name));
+			const loaded = document && !document.isLoading ? document : undefined;
+			if (!sizes.admit(loaded, bytes.byteLength)) {
+				return reject(socketRules.documentSize, { documentName: name });
+			}
+		}
+		if (isSync(header) && header.subtype === syncSteps.step1) {
+			const verdict = requests.request(name);
+			if (verdict === 'over_budget') return reject(socketRules.syncRequests, { documentName: name });
+			// The reply in flight already carries what this one would (SOCK-1).
+			if (verdict === 'coalesce') return;
 		}
 		connection.handleMessage(bytes);
 	});
