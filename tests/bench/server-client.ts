@@ -7,18 +7,21 @@
 // `slackMs` past when the timer gets to it is MISSED (counted, never sent), so a stall of the client
 // is not followed by a catch-up burst that the server would then be measured absorbing. Latency is
 // timed from the actual send to the arrival on each other client of the document (one clock: all
-// replicas of the server live in this process).
+// replicas of the server live in this process). `dialect` picks the provider: Hocuspocus' on
+// `/collab` or the standard y-websocket one on `/yjs/<name>` (docs/y-websocket.md).
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { HocuspocusProvider } from '@hocuspocus/provider';
 import * as Y from 'yjs';
 import { HybridClock, MaterialListDoc } from '../../crdt/index.ts';
 import { connect, synced } from '../integration/support/writers.ts';
+import { YClient } from '../integration/support/y-websocket-client.ts';
 import { seededRandom } from '../support/random.ts';
 
 export type ClientRequest = { id: number } & (
 	| {
 			type: 'open';
+			/** The server's websocket base: `/collab` for Hocuspocus, `/yjs` for y-websocket. */
 			ws: string;
+			dialect: 'hocuspocus' | 'y-websocket';
 			token: string;
 			userId: string;
 			seed: number;
@@ -58,8 +61,27 @@ export type ClientReply = { id: number } & (
 );
 
 interface Client {
-	provider: HocuspocusProvider;
+	doc: Y.Doc;
+	/** The transaction origin of updates the provider received from the server. */
+	origin: unknown;
 	list: MaterialListDoc;
+	destroy(): void;
+}
+
+/** One replica of `docName` on the server, synced. */
+async function openClient(
+	request: Extract<ClientRequest, { type: 'open' }>,
+	docName: string,
+	doc: Y.Doc
+): Promise<{ origin: unknown; destroy(): void }> {
+	if (request.dialect === 'y-websocket') {
+		const client = new YClient(request.ws, docName, request.token, doc);
+		await client.synced(60_000);
+		return { origin: client.provider, destroy: () => client.destroy() };
+	}
+	const provider = connect(request.ws, docName, request.token, doc);
+	await synced(provider, 60_000);
+	return { origin: provider, destroy: () => provider.destroy() };
 }
 
 const delay = monitorEventLoopDelay({ resolution: 10 });
@@ -77,22 +99,25 @@ let current: WindowResult | undefined;
 async function open(request: Extract<ClientRequest, { type: 'open' }>): Promise<void> {
 	settings = request;
 	random = seededRandom(request.seed);
+	// Every y-websocket provider adds a process 'exit' listener (it clears its awareness there).
+	process.setMaxListeners(0);
 	const docNames = Array.from({ length: request.docs }, () => `materials:${crypto.randomUUID()}`);
 	// Connect in batches: a 500-socket SYN burst overflows the default listen backlog on small machines.
 	for (let start = 0; start < request.connections; start += 100) {
-		const batch: Client[] = [];
+		const batch: Array<Promise<Client>> = [];
 		for (let i = start; i < Math.min(request.connections, start + 100); i++) {
 			const docName = docNames[i % request.docs] as string;
 			const doc = new Y.Doc();
-			const provider = connect(request.ws, docName, request.token, doc);
+			const opened = openClient(request, docName, doc);
 			const list = new MaterialListDoc(doc, docName.slice('materials:'.length), {
 				// The logged-in user's own id: entries stamped as anyone else are refused and undone by
 				// the write guard (issue 3 write rules), which would measure the refusal path instead.
 				writer: { userId: request.userId, deviceId: `bench-${i}`, role: 'OWNER' },
 				clock: new HybridClock()
 			});
+			const client: Client = { doc, origin: undefined, list, destroy: () => {} };
 			doc.on('update', (update: Uint8Array, origin: unknown) => {
-				if (origin !== provider || !measuring || !current) return;
+				if (origin !== client.origin || !measuring || !current) return;
 				const now = performance.now();
 				for (const [client, to] of Y.parseUpdateMeta(update).to) {
 					const at = sentAt.get(`${client}:${to}`);
@@ -101,10 +126,15 @@ async function open(request: Extract<ClientRequest, { type: 'open' }>): Promise<
 					current.deliveries++;
 				}
 			});
-			batch.push({ provider, list });
+			batch.push(
+				opened.then(({ origin, destroy }) => {
+					client.origin = origin;
+					client.destroy = destroy;
+					return client;
+				})
+			);
 		}
-		await Promise.all(batch.map((c) => synced(c.provider, 60_000)));
-		clients.push(...batch);
+		clients.push(...(await Promise.all(batch)));
 	}
 	byDoc = docNames.map((_, d) => clients.filter((_, i) => i % request.docs === d));
 }
@@ -123,7 +153,7 @@ function edit(slot: number, result: WindowResult, measure: boolean): void {
 	else client.list.add({ name: `m${slot}`, quantity: 1, unit: 'pcs' });
 	result.edits++;
 	if (!measure) return;
-	const doc = client.provider.document;
+	const { doc } = client;
 	sentAt.set(`${doc.clientID}:${Y.getState(doc.store, doc.clientID)}`, performance.now());
 	result.expected += group.length - 1;
 }
@@ -198,7 +228,7 @@ async function handle(request: ClientRequest): Promise<ClientReply> {
 			return { id: request.id, type: 'collected', ms, heapMB: process.memoryUsage().heapUsed / 2 ** 20 };
 		}
 		case 'close':
-			for (const c of clients) c.provider.destroy();
+			for (const c of clients) c.destroy();
 			clients = [];
 			return { id: request.id, type: 'closed' };
 	}

@@ -10,6 +10,10 @@
 // BENCH_SLACK_MS late (after a stall) is counted as missed and not sent, so no catch-up burst.
 // Both clients get the same seed, schedule and treatment.
 //
+// A third run (BENCH_YWS, on by default; 0 skips it): our server again, its own process and client,
+// reached by the standard y-websocket provider on `/yjs/<name>` (docs/y-websocket.md) — the same
+// code path behind a translating adapter — alternating with the other two.
+//
 // Env: BENCH_ROUNDS (4) × BENCH_SECONDS (4) measured per server, alternating; BENCH_WARMUP_SECONDS (3);
 // BENCH_RATE (edits/s per document, 10); BENCH_CONNECTIONS (500); BENCH_DOCS (50);
 // BENCH_PROFILE (a directory: write a V8 CPU profile of our server there); BENCH_NODE_ARGS (extra
@@ -30,6 +34,7 @@ import {
 	type ServerProcess,
 	startServerProcess
 } from '../integration/support/server-process.ts';
+import { yjsUrl } from '../integration/support/y-websocket-client.ts';
 import { testSeed } from '../support/random.ts';
 import type { ClientReply, ClientRequest } from './server-client.ts';
 
@@ -42,6 +47,11 @@ const docCount = Number(process.env.BENCH_DOCS ?? 50);
 const slackMs = Number(process.env.BENCH_SLACK_MS ?? 10);
 const seed = testSeed();
 const clientScript = fileURLToPath(new URL('./server-client.ts', import.meta.url));
+const withYWebsocket = process.env.BENCH_YWS !== '0';
+/** `/metrics` is served only with a bearer token (METRICS_TOKEN); our servers get this one. */
+const metricsToken = 'bench-metrics-token-bench-metrics';
+const fetchMetrics = async (url: string) =>
+	(await fetch(url, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
 
 interface Result {
 	label: string;
@@ -147,7 +157,8 @@ async function open(
 	server: ServerProcess,
 	token: string,
 	userId: string,
-	metricsUrl?: string
+	metricsUrl?: string,
+	dialect: 'hocuspocus' | 'y-websocket' = 'hocuspocus'
 ): Promise<Session> {
 	const proc = fork(clientScript, [], {
 		execArgv: ['--expose-gc', '--import', 'tsx'],
@@ -198,7 +209,8 @@ async function open(
 	};
 	await request<'opened'>({
 		type: 'open',
-		ws: server.ws,
+		ws: dialect === 'y-websocket' ? yjsUrl(server.ws) : server.ws,
+		dialect,
 		token,
 		userId,
 		seed,
@@ -222,7 +234,7 @@ const lagMetric = 'khs_projection_lag_seconds';
 
 /** One window of `session`'s client sending; when `measure`, adds its figures to the session's. */
 async function load(session: Session, ms: number, measure: boolean): Promise<void> {
-	const scrape = async () => (session.metricsUrl ? await (await fetch(session.metricsUrl)).text() : '');
+	const scrape = async () => (session.metricsUrl ? await fetchMetrics(session.metricsUrl) : '');
 	const lagBefore = measure && session.metricsUrl ? parseHistogram(await scrape(), lagMetric) : undefined;
 	if (measure) await session.serverLoopReset();
 	const { result } = await session.request<'window'>({ type: 'load', ms, measure });
@@ -289,7 +301,11 @@ try {
 		...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
 		...(process.env.BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [])
 	];
-	const ours = await startServerProcess({ databaseUrl: database.databaseUrl, nodeArgs });
+	const ours = await startServerProcess({
+		databaseUrl: database.databaseUrl,
+		nodeArgs,
+		env: { METRICS_TOKEN: metricsToken }
+	});
 	servers.push(ours);
 	const bare = await startServerProcess({
 		databaseUrl: database.databaseUrl,
@@ -298,6 +314,16 @@ try {
 		ipc: true
 	});
 	servers.push(bare);
+	// Our server once more, for the y-websocket dialect: its own process, so each of our servers
+	// holds only its own client's 500 connections, like bare.
+	const oursY = withYWebsocket
+		? await startServerProcess({
+				databaseUrl: database.databaseUrl,
+				nodeArgs,
+				env: { METRICS_TOKEN: metricsToken }
+			})
+		: undefined;
+	if (oursY) servers.push(oursY);
 	const sessions = [
 		await open(
 			'ours (auth+guard+pg+proj)',
@@ -306,7 +332,19 @@ try {
 			benchUser.id,
 			`${ours.http}/metrics`
 		),
-		await open('bare Hocuspocus', bare, 'no-auth', benchUser.id)
+		await open('bare Hocuspocus', bare, 'no-auth', benchUser.id),
+		...(oursY
+			? [
+					await open(
+						'ours via y-websocket',
+						oursY,
+						await login(oursY.http, 'bench@khs.test'),
+						benchUser.id,
+						`${oursY.http}/metrics`,
+						'y-websocket'
+					)
+				]
+			: [])
 	];
 	// Alternate short measured windows between the two servers, so a noisy neighbour on the machine
 	// (builds, other tests) hits both alike instead of whichever ran second. Before every window both
@@ -322,12 +360,13 @@ try {
 		}
 	}
 	// A sanity check on the load itself: refused (and undone) edits would measure another path.
-	const refusals = /^khs_write_refusals_total (\S+)$/m.exec(
-		await (await fetch(`${ours.http}/metrics`)).text()
-	);
+	const refusalsOf = async (server: ServerProcess) =>
+		/^khs_write_refusals_total (\S+)$/m.exec(await fetchMetrics(`${server.http}/metrics`))?.[1] ?? 'unknown';
+	const refusals = await refusalsOf(ours);
+	const refusalsY = oursY ? await refusalsOf(oursY) : undefined;
 	for (const session of sessions) await session.request<'closed'>({ type: 'close' });
-	const [oursResult, bareResult] = sessions.map(summarize) as [Result, Result];
-	for (const server of [ours, bare]) {
+	const [oursResult, bareResult, yResult] = sessions.map(summarize) as [Result, Result, Result | undefined];
+	for (const server of servers) {
 		server.proc.kill('SIGTERM');
 		await server.exited;
 	}
@@ -337,6 +376,7 @@ try {
 	);
 	console.log(row(oursResult));
 	console.log(row(bareResult));
+	if (yResult) console.log(row(yResult));
 	console.log(
 		`\n${'server'.padEnd(28)}${'sent'.padStart(8)}${'missed'.padStart(8)}${'late'.padStart(8)}${'client loop p99/max'.padStart(22)}${'server loop p99/max'.padStart(22)}${'client GC max'.padStart(15)}`
 	);
@@ -351,19 +391,27 @@ try {
 	console.log(
 		`(sent/missed/late: edit slots of the measured windows; missed = reached > ${slackMs} ms late and skipped, no catch-up; late = sent > one slot late but within ${slackMs} ms. Loop delays: worst measured window. Client GC: longest full GC the parent ran in the idle client between windows.)`
 	);
-	console.log(`write-guard refusals on ours: ${refusals?.[1] ?? 'unknown'} (expected 0)`);
-	const lag = sessions[0]?.projectionLag;
-	if (lag) {
+	console.log(`write-guard refusals on ours: ${refusals} (expected 0)`);
+	if (refusalsY !== undefined)
+		console.log(`write-guard refusals on ours via y-websocket: ${refusalsY} (expected 0)`);
+	for (const session of sessions) {
+		const lag = session.projectionLag;
+		if (!lag) continue;
 		const count = lag.get(Number.POSITIVE_INFINITY) ?? 0;
 		const p99 = bucketQuantileMs(lag, 99);
 		console.log(
-			`\nprojection lag (ours, measured windows, ${count} projections): p50 ${bucketQuantileMs(lag, 50).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (goal p99 < 250 ms: ${p99 < 250 ? 'met' : 'MISSED'})`
+			`\nprojection lag (${session.label}, measured windows, ${count} projections): p50 ${bucketQuantileMs(lag, 50).toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (goal p99 < 250 ms: ${p99 < 250 ? 'met' : 'MISSED'})`
 		);
 	}
 	const ratio = oursResult.p99 / bareResult.p99;
 	console.log(
 		`\np99 ratio ours/bare: ${ratio.toFixed(2)}× (goal ≤ 1.25×: ${ratio <= 1.25 ? 'met' : 'MISSED'}); p50 ratio ${(oursResult.p50 / bareResult.p50).toFixed(2)}×; delivered/s ratio ${(oursResult.deliveredPerSecond / bareResult.deliveredPerSecond).toFixed(2)}×`
 	);
+	if (yResult) {
+		console.log(
+			`y-websocket on ours: p99 ${(yResult.p99 / bareResult.p99).toFixed(2)}× bare, ${(yResult.p99 / oursResult.p99).toFixed(2)}× ours over /collab; p50 ${(yResult.p50 / oursResult.p50).toFixed(2)}× ours; delivered/s ${(yResult.deliveredPerSecond / oursResult.deliveredPerSecond).toFixed(2)}× ours`
+		);
+	}
 } finally {
 	for (const proc of clientProcs)
 		if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
