@@ -28,6 +28,10 @@ export const hasChromium = existsSync(e2eDefaults.chromium);
 
 export interface RunningServer {
 	base: string;
+	/** SIGKILL, as a crash or a pulled plug: the database stays, `restart` brings it back. */
+	kill(): Promise<void>;
+	/** Starts the server again on the same port and database (after `kill`). */
+	restart(): Promise<void>;
 	stop(): Promise<void>;
 }
 
@@ -41,15 +45,40 @@ export async function startServer(): Promise<RunningServer> {
 	const database = await openTestPgDb();
 	const databaseUrl = new URL(testDatabaseUrl);
 	databaseUrl.searchParams.set('options', `-c search_path=${database.schema}`);
-	const proc: ChildProcess = spawn(process.execPath, ['scripts/start.mjs'], {
-		env: {
-			...process.env,
-			PORT: '0',
-			HOST: '127.0.0.1',
-			DATA_DIR: dataDir,
-			DATABASE_URL: databaseUrl.toString(),
-			LOG_LEVEL: 'info'
+	const env = {
+		...process.env,
+		HOST: '127.0.0.1',
+		DATA_DIR: dataDir,
+		DATABASE_URL: databaseUrl.toString(),
+		LOG_LEVEL: 'info'
+	};
+	let { proc, port } = await spawnServer({ ...env, PORT: '0' });
+	const exit = async (signal: NodeJS.Signals) => {
+		if (proc.exitCode !== null || proc.signalCode !== null) return;
+		const exited = new Promise((r) => proc.once('exit', r));
+		proc.kill(signal);
+		await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+		if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+	};
+	return {
+		base: `http://127.0.0.1:${port}`,
+		async kill() {
+			await exit('SIGKILL');
 		},
+		async restart() {
+			({ proc, port } = await spawnServer({ ...env, PORT: String(port), SKIP_BUILD: '1' }));
+		},
+		async stop() {
+			await exit('SIGTERM');
+			await rm(dataDir, { recursive: true, force: true });
+			await database.dropSchema();
+		}
+	};
+}
+
+async function spawnServer(env: NodeJS.ProcessEnv): Promise<{ proc: ChildProcess; port: number }> {
+	const proc: ChildProcess = spawn(process.execPath, ['scripts/start.mjs'], {
+		env,
 		stdio: ['ignore', 'pipe', 'inherit']
 	});
 	const port = await new Promise<number>((resolve, reject) => {
@@ -67,19 +96,7 @@ export async function startServer(): Promise<RunningServer> {
 			}
 		});
 	});
-	return {
-		base: `http://127.0.0.1:${port}`,
-		async stop() {
-			if (proc.exitCode === null) {
-				const exited = new Promise((r) => proc.once('exit', r));
-				proc.kill('SIGTERM');
-				await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-				if (proc.exitCode === null) proc.kill('SIGKILL');
-			}
-			await rm(dataDir, { recursive: true, force: true });
-			await database.dropSchema();
-		}
-	};
+	return { proc, port };
 }
 
 export function launchBrowser(): Promise<Browser> {

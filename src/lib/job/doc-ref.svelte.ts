@@ -1,3 +1,4 @@
+import { isUuid } from '$crdt/doc-names.ts';
 import { type DocSession, sync } from '$lib/sync/client.svelte.ts';
 import { syncStatus } from '$lib/sync/status.svelte.ts';
 
@@ -11,7 +12,10 @@ export function useDoc(
 ): { readonly current: DocSession | null } {
 	let current = $state<DocSession | null>(null);
 	$effect(() => {
-		const session = sync.openKind(kind, id());
+		// A malformed id (`/jobs/not-a-job`) names no document: nothing to open, the page says so.
+		const docId = id();
+		if (!isUuid(docId)) return;
+		const session = sync.openKind(kind, docId);
 		current = session;
 		return () => {
 			sync.release(session);

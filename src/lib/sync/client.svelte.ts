@@ -1,5 +1,5 @@
 import { HocuspocusProvider, HocuspocusProviderWebsocket, WebSocketStatus } from '@hocuspocus/provider';
-import { IndexeddbPersistence } from 'y-indexeddb';
+import { clearDocument, IndexeddbPersistence } from 'y-indexeddb';
 import * as Y from 'yjs';
 import { HybridClock } from '$crdt/clock.ts';
 import { docName as makeDocName, parseDocName } from '$crdt/doc-names.ts';
@@ -9,12 +9,15 @@ import { session } from '$lib/session/store.svelte.ts';
 import { notices } from '$lib/ui/notices.svelte.ts';
 import { syncDefaults } from './defaults.ts';
 import { parseServerMessage } from './durability.ts';
+import { editKey } from './edit-key.ts';
 import { logSync } from './log.ts';
-import { fieldLabel, mergeNotices, SeenNotices } from './merge-notices.ts';
+import { mergeNotices, SeenNotices } from './merge-notices.ts';
 import { localStoragePendingStore, PendingTracker } from './pending.ts';
 import { people } from './people.svelte.ts';
+import { rejectedNotice } from './plain-words.ts';
 import { syncStatus } from './status.svelte.ts';
 import { connectTabs } from './tab-channel.ts';
+import { UndoHistory } from './undo-history.ts';
 
 /**
  * The client sync layer: one websocket per tab, one provider + y-indexeddb + tab channel per open
@@ -26,6 +29,8 @@ import { connectTabs } from './tab-channel.ts';
  * The undo managers track exactly this origin: a user undoes their own edits, never anyone else's.
  */
 export const LOCAL_ORIGIN = { source: 'khs-local' } as const;
+/** Origin of undo and redo writes: local edits like any other, but never undo steps themselves. */
+export const UNDO_ORIGIN = { source: 'khs-undo' } as const;
 
 /** One HLC per device (tab); the crdt views observe every stamp before writing (SPEC HLC-2). */
 const deviceClock = new HybridClock();
@@ -58,7 +63,7 @@ export class DocSession {
 	readonly persistence: IndexeddbPersistence;
 	readonly provider: HocuspocusProvider;
 	readonly tracker: PendingTracker;
-	readonly undo: Y.UndoManager;
+	readonly undo: UndoHistory;
 
 	/** Bumped on every document update: `$derived` views read it to re-read the crdt JSON. */
 	version = $state(0);
@@ -73,6 +78,8 @@ export class DocSession {
 	canRedo = $state(false);
 
 	refs = 0;
+	/** Kept open by the offline prefetcher (offline-ready.svelte.ts), not by a page. */
+	held = false;
 	lingerTimer: ReturnType<typeof setTimeout> | undefined;
 	private readonly cleanups: Array<() => void> = [];
 	private scanTimer: ReturnType<typeof setTimeout> | undefined;
@@ -104,7 +111,13 @@ export class DocSession {
 		this.doc.on('update', (_update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => {
 			this.version++;
 			// Only this tab's own writes (and its undo/redo) are "local changes".
-			if (tr.local) this.tracker.record(this.doc.clientID, Y.getState(this.doc.store, this.doc.clientID));
+			if (tr.local)
+				this.tracker.record(
+					this.doc.clientID,
+					Y.getState(this.doc.store, this.doc.clientID),
+					Date.now(),
+					editKey(tr)
+				);
 			else if (origin !== this.persistence) this.scheduleScan();
 		});
 
@@ -127,8 +140,10 @@ export class DocSession {
 			}
 		});
 		this.provider.on('authenticationFailed', ({ reason }: { reason: string }) => {
-			this.denied = reason || 'forbidden';
+			// Taken off the job: a later refusal of the reconnect says nothing new.
+			if (this.denied !== 'access_revoked') this.denied = reason || 'forbidden';
 			logSync('denied', { doc: name, reason });
+			if (this.denied === 'forbidden') this.forget();
 		});
 		this.provider.on('authenticated', () => {
 			this.denied = null;
@@ -137,8 +152,10 @@ export class DocSession {
 		// say so, instead of leaving edits that can never be sent counted as "to send".
 		this.provider.on('close', ({ event }: { event?: { reason?: string } }) => {
 			if (event?.reason !== 'access_revoked') return;
-			this.denied = 'forbidden';
+			// Distinct from `forbidden`: this person was on the job, so the page can say so.
+			this.denied = 'access_revoked';
 			logSync('denied', { doc: name, reason: 'access_revoked' });
+			this.forget();
 			// The job and its material list close together: one notice, from the job.
 			if (this.kind === 'materials') return;
 			notices.push(
@@ -150,29 +167,79 @@ export class DocSession {
 		this.provider.on('stateless', ({ payload }: { payload: string }) => this.onServerMessage(payload));
 		this.provider.on('awarenessChange', () => this.readPresence());
 		this.provider.attach();
+		// Nobody is "on the page" of a document only the prefetcher keeps: presence waits for a page.
+		this.provider.awareness?.setLocalState(null);
+
+		const undoCtx: WriteContext = { ...this.ctx, origin: UNDO_ORIGIN };
+		this.undo = new UndoHistory(
+			{
+				doc: this.doc,
+				localOrigin: LOCAL_ORIGIN,
+				undoOrigin: UNDO_ORIGIN,
+				userId: this.ctx.writer.userId,
+				entity: (id, forUndo) => this.entityView(id, forUndo ? undoCtx : this.ctx),
+				touched: (tr) => this.touchedEntities(tr),
+				// A material exists once its map does; a job or customer once created (createdAt).
+				exists: (e) => this.kind === 'materials' || e.field('createdAt').entries.length > 0
+			},
+			() => {
+				this.canUndo = this.undo.canUndo();
+				this.canRedo = this.undo.canRedo();
+			}
+		);
+	}
+
+	/** Shows (or stops showing) this person as present on the document: only while a page has it open. */
+	setPresent(present: boolean): void {
+		const awareness = this.provider.awareness;
+		if (!awareness) return;
+		if (!present) {
+			if (awareness.getLocalState() !== null) awareness.setLocalState(null);
+			return;
+		}
+		if (awareness.getLocalState()?.user) return;
 		const user = this.ctx.writer;
 		const color = PRESENCE_COLORS[hash(user.userId) % PRESENCE_COLORS.length] ?? '#555';
-		this.provider.awareness?.setLocalStateField('user', {
+		awareness.setLocalStateField('user', {
 			id: user.userId,
 			name: session.current?.user.name ?? '',
 			role: user.role,
 			color
 		});
+	}
 
-		this.undo = new Y.UndoManager(this.doc.getMap(rootOf(this.kind)), {
-			trackedOrigins: new Set([LOCAL_ORIGIN]),
-			captureTimeout: syncDefaults.undoCaptureMs
-		});
-		const onStack = () => {
-			this.canUndo = this.undo.canUndo();
-			this.canRedo = this.undo.canRedo();
-		};
-		this.undo.on('stack-item-added', (event: { stackItem: { meta: Map<string, unknown> } }) => {
-			event.stackItem.meta.set('at', Date.now());
-			onStack();
-		});
-		this.undo.on('stack-item-popped', onStack);
-		this.undo.on('stack-cleared', onStack);
+	/**
+	 * Access ended (refused with `forbidden`, or closed with `access_revoked`): the local copy and
+	 * its unsendable changes leave the device. What is on screen stays until the page closes.
+	 */
+	private forget(): void {
+		void this.persistence.clearData();
+		this.tracker.discard();
+		syncStatus.recount();
+	}
+
+	/** The entity with this id in this document, writing with `ctx`. */
+	private entityView(id: string, ctx: WriteContext): Entity | undefined {
+		if (this.kind === 'materials') return new MaterialListDoc(this.doc, this.entityId, ctx).get(id);
+		if (id !== this.entityId) return undefined;
+		if (this.kind === 'job') return new JobDoc(this.doc, id, ctx).entity;
+		if (this.kind === 'customer') return new CustomerDoc(this.doc, id, ctx).entity;
+		return undefined;
+	}
+
+	/** Ids of the entities a transaction touched (a material's map sits under its id). */
+	private touchedEntities(tr: Y.Transaction): string[] {
+		if (tr.changed.size === 0) return [];
+		if (this.kind !== 'materials') return [this.entityId];
+		const root = this.doc.getMap('materials');
+		const ids = new Set<string>();
+		for (const [type, keys] of tr.changed) {
+			if ((type as unknown) === root) for (const key of keys) if (key) ids.add(key);
+			const item = (type as unknown as { _item?: { parent?: unknown; parentSub?: string | null } | null })
+				._item;
+			if (item?.parent === root && item.parentSub) ids.add(item.parentSub);
+		}
+		return [...ids];
 	}
 
 	job(): JobDoc {
@@ -189,8 +256,7 @@ export class DocSession {
 
 	/** Time of the newest undo step, to pick which document's undo goes first on a page. */
 	lastUndoAt(): number {
-		const item = this.undo.undoStack.at(-1);
-		return (item?.meta.get('at') as number | undefined) ?? 0;
+		return this.undo.lastAt();
 	}
 
 	destroy(): void {
@@ -211,11 +277,7 @@ export class DocSession {
 			this.tracker.acknowledge(message.stateVector);
 			syncStatus.markSynced();
 		} else {
-			// The server may send the whole sentence; otherwise say it in the same words ourselves.
-			const label = message.field ? fieldLabel(message.field).toLowerCase() : 'this';
-			const why = message.message ?? 'you are not allowed to change it';
-			const text = /^your change/i.test(why) ? why : `Your change to ${label} was undone: ${lowerFirst(why)}`;
-			notices.push('rejected', text, this.subject(null));
+			notices.push('rejected', rejectedNotice(message.field, message.message), this.subject(null));
 		}
 	}
 
@@ -283,18 +345,10 @@ export class DocSession {
 	}
 }
 
-function rootOf(kind: 'job' | 'materials' | 'customer'): string {
-	return kind === 'materials' ? 'materials' : kind;
-}
-
 function hash(text: string): number {
 	let h = 0;
 	for (const ch of text) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
 	return h;
-}
-
-function lowerFirst(text: string): string {
-	return text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 /** The tab's socket and open documents. */
@@ -341,15 +395,54 @@ class SyncClient {
 
 	/** Opens (or shares) a document. Call `release` when the page no longer needs it. */
 	open(name: string): DocSession {
+		const doc = this.session(name);
+		clearTimeout(doc.lingerTimer);
+		doc.refs++;
+		doc.setPresent(true);
+		return doc;
+	}
+
+	private session(name: string): DocSession {
 		let doc = this.docs.get(name);
 		if (!doc) {
 			this.seen ??= new SeenNotices(localStorage);
 			doc = new DocSession(name, this.ensureSocket(), this.seen);
 			this.docs.set(name, doc);
 		}
-		clearTimeout(doc.lingerTimer);
-		doc.refs++;
 		return doc;
+	}
+
+	/** Keeps a document open and live in the background (offline prefetch); no presence shown. */
+	hold(name: string): DocSession {
+		const doc = this.session(name);
+		clearTimeout(doc.lingerTimer);
+		doc.held = true;
+		return doc;
+	}
+
+	/** Ends a background hold; the document closes unless a page has it open. */
+	unhold(name: string): void {
+		const doc = this.docs.get(name);
+		if (!doc?.held) return;
+		doc.held = false;
+		if (doc.refs === 0) this.closeWhenIdle(doc, 0);
+	}
+
+	/** The socket all documents share (created on first use), for the connection state. */
+	connect(): void {
+		this.ensureSocket();
+	}
+
+	/** Removes a document's local copy from this device (access ended while it was not open). */
+	async drop(name: string): Promise<void> {
+		const doc = this.docs.get(name);
+		if (doc) {
+			this.docs.delete(name);
+			doc.destroy();
+		}
+		localStoragePendingStore(localStorage).save(name, []);
+		await clearDocument(name);
+		syncStatus.recount();
 	}
 
 	openDocs(): DocSession[] {
@@ -381,17 +474,23 @@ class SyncClient {
 	release(doc: DocSession): void {
 		doc.refs = Math.max(0, doc.refs - 1);
 		if (doc.refs > 0) return;
+		doc.setPresent(false);
+		this.closeWhenIdle(doc, syncDefaults.lingerMs);
+	}
+
+	private closeWhenIdle(doc: DocSession, afterMs: number): void {
+		clearTimeout(doc.lingerTimer);
 		const close = () => {
-			if (doc.refs > 0) return;
+			if (doc.refs > 0 || doc.held) return;
 			// Keep a document with unsent changes connected until the server has them.
 			if (doc.tracker.unsent > 0 && syncStatus.online && !doc.denied) {
 				doc.lingerTimer = setTimeout(close, syncDefaults.lingerMs);
 				return;
 			}
-			this.docs.delete(doc.name);
+			if (this.docs.get(doc.name) === doc) this.docs.delete(doc.name);
 			doc.destroy();
 		};
-		doc.lingerTimer = setTimeout(close, syncDefaults.lingerMs);
+		doc.lingerTimer = setTimeout(close, afterMs);
 	}
 
 	/** Re-opens documents with changes the server has not confirmed, so they go out without a visit. */
@@ -399,7 +498,7 @@ class SyncClient {
 		syncStatus.init();
 		for (const name of localStoragePendingStore(localStorage).names()) {
 			if (!parseDocName(name) || this.docs.has(name)) continue;
-			this.release(this.open(name));
+			this.closeWhenIdle(this.session(name), syncDefaults.lingerMs);
 		}
 	}
 
@@ -407,6 +506,13 @@ class SyncClient {
 	undoLatest(docs: DocSession[]): boolean {
 		const target = docs.filter((d) => d.undo.canUndo()).sort((a, b) => b.lastUndoAt() - a.lastUndoAt())[0];
 		target?.undo.undo();
+		return Boolean(target);
+	}
+
+	/** Redoes the newest undone step among the given documents. */
+	redoLatest(docs: DocSession[]): boolean {
+		const target = docs.find((d) => d.undo.canRedo());
+		target?.undo.redo();
 		return Boolean(target);
 	}
 

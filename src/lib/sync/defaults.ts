@@ -2,10 +2,22 @@
 export const syncDefaults = {
 	/** Websocket path on the same origin (server/defaults.ts `collabPath`). */
 	collabPath: '/collab',
-	/** Provider reconnect backoff: first retry after 1 s, doubling to 30 s (Hocuspocus defaults). */
+	/**
+	 * Provider reconnect backoff: first retry after 1 s, doubling to 10 s (Hocuspocus caps at 30 s;
+	 * a crew waiting for "live" again after a server restart should not wait half a minute).
+	 */
 	reconnectDelayMs: 1_000,
 	reconnectFactor: 2,
-	reconnectMaxDelayMs: 30_000,
+	reconnectMaxDelayMs: 10_000,
+	/**
+	 * Offline prefetch (offline-ready.svelte.ts): at most this many documents are kept live at once
+	 * in the background (the most urgent jobs, 3 documents each); the rest are synced in turn.
+	 */
+	offlineLiveDocs: 30,
+	/** How often the background documents beyond the live bound are synced again, and the plan refreshed. */
+	offlineRefreshMs: 120_000,
+	/** A background document that has not synced by then counts as not ready this pass. */
+	offlineDocTimeoutMs: 15_000,
 	/** A closed page's document stays connected this long, so flipping between pages is instant. */
 	lingerMs: 20_000,
 	/** Edits closer together than this count as one "change" in the pending counter (a typing burst). */

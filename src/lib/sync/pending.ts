@@ -17,6 +17,8 @@ export interface PendingChange {
 	at: number;
 	/** The server acknowledged receiving it (provider in sync), not yet durably stored. */
 	r?: boolean;
+	/** What it changed (`editKey`): only changes of the same thing merge into one. */
+	f?: string;
 }
 
 export interface PendingStore {
@@ -82,13 +84,19 @@ export class PendingTracker {
 		return this.changes;
 	}
 
-	/** Records a local transaction that ended at (clientId, clock). A typing burst is one change. */
-	record(clientId: number, clock: number, now = Date.now()): void {
+	/**
+	 * Records a local transaction that ended at (clientId, clock). A burst of edits of the same
+	 * thing (typing in one field, tapping + five times) is one change; edits of different things
+	 * are separate changes however close together, so "4 to send" means four edits.
+	 */
+	record(clientId: number, clock: number, now = Date.now(), key?: string): void {
 		const last = this.changes.at(-1);
-		if (last && last.c === clientId && !last.r && now - last.at < this.burstMs) {
+		if (last && last.c === clientId && !last.r && last.f === key && now - last.at < this.burstMs) {
 			this.changes[this.changes.length - 1] = { ...last, k: Math.max(last.k, clock), at: now };
 		} else {
-			this.changes.push({ c: clientId, k: clock, at: now });
+			this.changes.push(
+				key === undefined ? { c: clientId, k: clock, at: now } : { c: clientId, k: clock, at: now, f: key }
+			);
 		}
 		this.persist();
 	}
@@ -97,6 +105,13 @@ export class PendingTracker {
 	markReceived(): void {
 		if (this.changes.every((c) => c.r)) return;
 		this.changes = this.changes.map((c) => ({ ...c, r: true }));
+		this.persist();
+	}
+
+	/** Access to the document ended: its changes can never be sent, so they stop counting. */
+	discard(): void {
+		if (this.changes.length === 0) return;
+		this.changes = [];
 		this.persist();
 	}
 

@@ -26,6 +26,8 @@ class SyncStatus {
 	lastSyncedAt = $state<number | null>(null);
 	/** Documents whose first server handshake is still running (shown as "syncing"). */
 	syncing = $state(0);
+	/** The socket was connected at some point this session: losing it now is "reconnecting". */
+	everConnected = $state(false);
 
 	/** Offline intervals of this session, [from, to|null]; merge notices word "while you were offline" by it. */
 	private offline: Array<[number, number | null]> = [];
@@ -59,7 +61,10 @@ class SyncStatus {
 	setSocket(state: SocketState): void {
 		this.socket = state;
 		// A live socket is an answer from the server too.
-		if (state === 'connected') this.serverReachable = true;
+		if (state === 'connected') {
+			this.serverReachable = true;
+			this.everConnected = true;
+		}
 		this.noteConnectivity();
 	}
 

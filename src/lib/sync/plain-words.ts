@@ -1,0 +1,52 @@
+/**
+ * What the app says when the server undid one of this person's changes, in words a crew member
+ * reads on a roof: never a field name, a resolver or a storage term. The server's own sentence is
+ * used only when it is already written for people ("Your change to the price was undone: …");
+ * anything else is replaced by the plain sentence for the field, or a general one.
+ */
+const WHAT: Readonly<Record<string, string>> = {
+	price: 'the price',
+	customerId: 'the customer',
+	assignedTo: 'the crew',
+	id: 'this',
+	createdAt: 'this',
+	notes: 'the notes',
+	privateNotes: 'your own notes',
+	hoursLogged: 'the logged hours',
+	quantity: 'the quantity',
+	purchased: 'the purchased tick',
+	name: 'the name',
+	unit: 'the unit',
+	status: 'the status',
+	title: 'the title',
+	scheduledStart: 'the start date',
+	scheduledEnd: 'the end date',
+	address: 'the address',
+	phone: 'the phone number',
+	email: 'the email address'
+};
+
+/** Why, per field, when the server's sentence is not for people. */
+const WHY: Readonly<Record<string, string>> = {
+	notes: 'notes can be hidden, never erased.',
+	privateNotes: 'only you can write your own notes.',
+	hoursLogged: 'logged hours are corrected with a new entry, never erased.'
+};
+
+/** A sentence is "for people" when it is the server's worded "Your change to … was undone: …". */
+const PEOPLE_SENTENCE = /^Your change to [a-z ]+ was undone: [a-z ,.'’]+$/i;
+
+export function rejectedNotice(field: string | null, serverMessage: string | null): string {
+	if (
+		serverMessage &&
+		PEOPLE_SENTENCE.test(serverMessage) &&
+		!/tombstone|entr(y|ies)|stamp|map\b/i.test(serverMessage)
+	) {
+		return serverMessage;
+	}
+	if (field === 'deleted')
+		return 'This was put back: things are removed with Delete, so they can be restored.';
+	const what = (field && WHAT[field]) || 'this';
+	const why = (field && WHY[field]) || 'you are not allowed to make it.';
+	return `Your change to ${what} was undone: ${why}`;
+}
