@@ -26,6 +26,8 @@ export class RestPusher {
 	readonly ops: PushedOp[] = [];
 	/** Responses by status code (0: no answer). */
 	readonly statuses = new Map<number, number>();
+	/** The last non-2xx answer (`<status> <code>: <message>`): what a refused write told the client. */
+	lastRefusal: string | undefined;
 	#pending: PushedOp[] = [];
 	#count = 0;
 	#base: string;
@@ -104,7 +106,11 @@ export class RestPusher {
 			});
 			status = res.status;
 			const body = await res.json().catch(() => null);
-			if (res.status < 200 || res.status >= 300) return false;
+			if (res.status < 200 || res.status >= 300) {
+				const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
+				this.lastRefusal = `${res.status} ${error?.code ?? ''}: ${error?.message ?? ''}`;
+				return false;
+			}
 			const processed = PushResponseSchema.parse(body).processed[0];
 			op.status = processed?.status;
 			// merged: a device changed the material concurrently; still a success.
