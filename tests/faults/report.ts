@@ -54,7 +54,9 @@ export default function setup(): () => Promise<void> {
 			.filter(Boolean)
 			.map((line) => JSON.parse(line) as FaultRow);
 		rmSync(file, { force: true });
+		// FAULTS_COMMIT: when run from an exported tree (git archive) that has no .git.
 		const commit = (() => {
+			if (process.env.FAULTS_COMMIT) return process.env.FAULTS_COMMIT;
 			try {
 				return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
 			} catch {
