@@ -1,4 +1,5 @@
 import bcrypt from 'bcryptjs';
+import { compareOnThread } from './bcrypt-thread.ts';
 import { authDefaults } from './defaults.ts';
 
 /** Hashes a password with bcrypt (salt included in the result). */
@@ -6,10 +7,13 @@ export function hashPassword(password: string, cost: number = authDefaults.bcryp
 	return bcrypt.hash(password, cost);
 }
 
-/** True when `password` matches `hash`; false for any malformed hash rather than throwing. */
+/**
+ * True when `password` matches `hash`; false for any malformed hash rather than throwing.
+ * Runs on the bcrypt thread (bcrypt-thread.ts), never on the event loop.
+ */
 export async function verifyPassword(password: string, hash: string): Promise<boolean> {
 	try {
-		return await bcrypt.compare(password, hash);
+		return await compareOnThread(password, hash);
 	} catch {
 		return false;
 	}
