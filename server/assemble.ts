@@ -15,6 +15,7 @@ import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
 import { createSyncApi, type SyncApi } from './sync/index.ts';
 import type { PolicyTable } from './sync/policy.ts';
+import { type RetentionSettings, type RetentionWorker, startRetention } from './sync/retention.ts';
 
 /**
  * The product's server wiring in one place — storage, persistence, write rules, the app — so
@@ -31,6 +32,8 @@ export interface AssembleOptions extends Omit<AppOptions, 'db' | 'logger' | 'hoc
 	syncSessions?: Partial<SyncSessionSettings>;
 	/** Conflict policy of the REST sync API; default `defaultPolicy` (tests: one strategy everywhere). */
 	syncPolicy?: PolicyTable;
+	/** Change feed and idempotency retention (docs/server-rules.md FEED-*); runs in the background. */
+	retention?: Partial<RetentionSettings>;
 }
 
 export interface AssembledServer {
@@ -38,6 +41,8 @@ export interface AssembledServer {
 	store: DocStore;
 	/** The projection and REST sync API, for tests that wait on projections. */
 	sync: SyncApi;
+	/** The background retention worker (`runNow` for tests and operators). */
+	retention: RetentionWorker;
 	/** Stops the app gracefully and flushes every pending append; leaves the database open. */
 	close(): Promise<void>;
 }
@@ -50,6 +55,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		persistence: persistenceSettings,
 		syncSessions: sessionSettings,
 		syncPolicy,
+		retention: retentionSettings,
 		...appOptions
 	} = options;
 	const store = instrumentDocStore(createDocStore(db));
@@ -115,11 +121,18 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 			...(redisExtension ? [redisExtension] : [])
 		]
 	});
+	const retention = startRetention({
+		db,
+		logger: logger.child({ subsystem: 'retention' }),
+		settings: retentionSettings
+	});
 	return {
 		app,
 		store,
 		sync,
+		retention,
 		async close() {
+			await retention.stop();
 			// app.close() waits for documents to unload and runs onDestroy, which flushes persistence;
 			// flushing again is cheap and makes the order explicit before the database goes away.
 			await app.close();

@@ -1,5 +1,6 @@
 import { type CollabLimits, collabLimitEnv } from './collab/limits.ts';
 import { serverDefaults } from './defaults.ts';
+import { syncDefaults } from './sync/defaults.ts';
 
 /** Everything the server reads from the environment, validated once at start-up. */
 export interface ServerConfig {
@@ -19,6 +20,10 @@ export interface ServerConfig {
 	redisPrefix: string | undefined;
 	/** Websocket flood and size limits set in the environment (`collabLimitEnv` names the variables). */
 	collabLimits: Partial<CollabLimits>;
+	/** `CHANGE_LOG_RETENTION_DAYS` / `PUSH_IDEMPOTENCY_RETENTION_DAYS` (docs/server-rules.md FEED-1, FEED-5). */
+	retention: { changeLogRetentionDays: number; pushIdempotencyRetentionDays: number };
+	/** `METRICS_TOKEN`: bearer token `/metrics` requires; unset → `/metrics` is not served (404). */
+	metricsToken: string | undefined;
 }
 
 /** A bad environment variable; `variable` names it. */
@@ -54,7 +59,15 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
 		seedDemo: !['0', 'false', 'no', 'off'].includes((env.SEED_DEMO ?? '').toLowerCase()),
 		redisUrl: readRedisUrl(env.REDIS_URL),
 		redisPrefix: env.REDIS_PREFIX || undefined,
-		collabLimits: readCollabLimits(env)
+		collabLimits: readCollabLimits(env),
+		retention: {
+			changeLogRetentionDays:
+				readPositiveNumber(env, 'CHANGE_LOG_RETENTION_DAYS') ?? syncDefaults.changeLogRetentionDays,
+			pushIdempotencyRetentionDays:
+				readPositiveNumber(env, 'PUSH_IDEMPOTENCY_RETENTION_DAYS') ??
+				syncDefaults.pushIdempotencyRetentionDays
+		},
+		metricsToken: readMetricsToken(env.METRICS_TOKEN)
 	};
 }
 
@@ -75,6 +88,21 @@ function readPositiveInt(env: NodeJS.ProcessEnv, variable: string): number | und
 	if (!Number.isInteger(value) || value < 1)
 		throw new ConfigError(variable, `"${raw}" is not a positive whole number`);
 	return value;
+}
+
+function readPositiveNumber(env: NodeJS.ProcessEnv, variable: string): number | undefined {
+	const raw = env[variable];
+	if (!raw) return undefined;
+	const value = Number(raw);
+	if (!Number.isFinite(value) || value <= 0)
+		throw new ConfigError(variable, `"${raw}" is not a positive number`);
+	return value;
+}
+
+function readMetricsToken(raw: string | undefined): string | undefined {
+	if (!raw) return undefined;
+	if (raw.length < 16) throw new ConfigError('METRICS_TOKEN', 'must be at least 16 characters');
+	return raw;
 }
 
 function readRedisUrl(raw: string | undefined): string | undefined {

@@ -40,6 +40,8 @@ async function main(): Promise<void> {
 		logger,
 		authSecret: config.authSecret,
 		collabLimits: config.collabLimits,
+		retention: config.retention,
+		metricsToken: config.metricsToken,
 		pages,
 		redis: config.redisUrl ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined
 	});

@@ -86,6 +86,25 @@ export const metrics = {
 		labelNames: ['method', 'route', 'status'] as const,
 		registers: [registry]
 	}),
+	/** Rows removed by retention (server/sync/retention.ts), by table. */
+	retentionDeleted: new Counter({
+		name: 'khs_retention_deleted_total',
+		help: 'Rows removed by change feed and idempotency retention, by table',
+		labelNames: ['table'] as const,
+		registers: [registry]
+	}),
+	/** Pulls and streams answered 410 resync_required: their token was behind the retention horizon. */
+	resyncRequired: new Counter({
+		name: 'khs_sync_resync_required_total',
+		help: 'Pulls and streams from a token behind the change log retention horizon (410)',
+		registers: [registry]
+	}),
+	/** Open live change streams (GET /api/sync/stream). */
+	syncStreams: new Gauge({
+		name: 'khs_sync_streams',
+		help: 'Open live change streams',
+		registers: [registry]
+	}),
 	/** Login attempts by outcome. */
 	logins: new Counter({
 		name: 'khs_logins_total',

@@ -1,7 +1,9 @@
 import type { AuthUser } from '../auth/roles.ts';
 import type { Db } from '../db/port.ts';
+import { HttpError } from '../http/errors.ts';
+import { metrics } from '../metrics.ts';
 import { syncDefaults } from './defaults.ts';
-import { decodeToken, encodeToken, type FeedPosition } from './tokens.ts';
+import { comparePositions, decodeToken, encodeToken, type FeedPosition, START_POSITION } from './tokens.ts';
 import { type EntityName, visibleData, workerVisibleSql } from './visibility.ts';
 
 /** DESIGN "Sync API details", Changes. */
@@ -63,6 +65,62 @@ const FEED_SQL = (owner: boolean) => `
 	ORDER BY c.txid, c.seq
 	LIMIT $4`;
 
+/**
+ * 410 `resync_required` (FEED-4): the token is behind the retention horizon, so rows after it may be
+ * gone and pulling on from it could silently skip changes. The way back is a full pull from no
+ * token, which FEED-2 keeps complete.
+ */
+export class ResyncRequiredError extends HttpError {
+	constructor() {
+		super(
+			410,
+			'resync_required',
+			'this sync token is older than the change log retention horizon; discard local copies and pull again without lastSyncToken (a full resync), then continue from the token it returns',
+			'lastSyncToken'
+		);
+	}
+}
+
+const HORIZON_SQL = 'SELECT txid::text AS txid, seq FROM change_log_horizon';
+
+/** The greatest feed position retention has deleted (FEED-3). */
+export async function readHorizon(db: Db): Promise<{ txid: string; seq: number }> {
+	const { rows } = await db.query<{ txid: string; seq: number }>(HORIZON_SQL);
+	const row = rows[0];
+	return row ? { txid: row.txid, seq: Number(row.seq) } : START_POSITION;
+}
+
+const isStart = (p: FeedPosition) => p.txid === START_POSITION.txid && p.seq === START_POSITION.seq;
+
+/**
+ * Where a read from `from` stands with retention (FEED-3, FEED-4). Call `before()` ahead of reading
+ * the feed and `after()` once it is read:
+ * - from no token: the horizon read BEFORE the feed becomes the floor of every token of this full
+ *   pull — rows below it that retention deleted earlier are not needed (FEED-2), anything deleted
+ *   later moves the horizon past the floor;
+ * - from a token: the horizon read AFTER the feed must not be past both the token and its floor, or
+ *   410. The horizon only moves forward, in the same commit as its DELETE, so a deletion that could
+ *   have hidden a row from the read is visible to this later statement.
+ */
+export function horizonCheck(db: Db, from: FeedPosition) {
+	return {
+		async before(): Promise<FeedPosition['floor']> {
+			if (!isStart(from)) return from.floor;
+			const horizon = await readHorizon(db);
+			return isStart({ ...horizon }) ? undefined : horizon;
+		},
+		async after(): Promise<void> {
+			if (isStart(from)) return;
+			const horizon = await readHorizon(db);
+			const bound = from.floor && comparePositions(from.floor, from) > 0 ? from.floor : from;
+			if (comparePositions(horizon, bound) > 0) {
+				metrics.resyncRequired.inc();
+				throw new ResyncRequiredError();
+			}
+		}
+	};
+}
+
 export interface PullOptions {
 	lastSyncToken?: string | undefined;
 	entities?: readonly EntityName[] | undefined;
@@ -82,11 +140,16 @@ export async function pullChanges(db: Db, user: AuthUser, options: PullOptions =
 	const owner = user.role === 'OWNER';
 	const params: unknown[] = [from.txid, from.seq, entities, limit + 1];
 	if (!owner) params.push(user.id);
+	const horizon = horizonCheck(db, from);
+	const floor = await horizon.before();
 	const { rows } = await db.query<FeedRow>(FEED_SQL(owner), params);
+	await horizon.after();
 	const hasMore = rows.length > limit;
 	const page = hasMore ? rows.slice(0, limit) : rows;
 	const last = page[page.length - 1];
-	const position: FeedPosition = last ? { txid: last.txid, seq: Number(last.seq) } : from;
+	const position: FeedPosition = last
+		? { txid: last.txid, seq: Number(last.seq), floor }
+		: { ...from, floor };
 
 	const latest = new Map<string, FeedRow>();
 	for (const row of page) {

@@ -19,5 +19,19 @@ export const syncDefaults = {
 	/** Operations accepted in one push. */
 	maxOperationsPerPush: 1000,
 	/** SSE keep-alive comment interval (proxies drop idle streams). */
-	sseHeartbeatMs: 25_000
+	sseHeartbeatMs: 25_000,
+	/** `CHANGE_LOG_RETENTION_DAYS`: change_log rows older than this may be pruned (FEED-1). */
+	changeLogRetentionDays: 30,
+	/** `PUSH_IDEMPOTENCY_RETENTION_DAYS`: sync_operations records older than this are pruned (FEED-5). */
+	pushIdempotencyRetentionDays: 7,
+	/** Rows one retention statement looks at; small so a batch never holds the database for long (FEED-6). */
+	retentionBatchSize: 500,
+	/** How often retention wakes up; a run goes on in batches until nothing past the horizon is left. */
+	retentionIntervalMs: 10 * 60 * 1000,
+	/** Pause between two retention batches, so pushes and pulls interleave with a long run. */
+	retentionPauseMs: 5,
+	/** The live stream (`GET /api/sync/stream`): changes per pull behind one notification. */
+	streamPullLimit: 500,
+	/** The live stream's `retry:` hint to EventSource clients. */
+	streamRetryMs: 3000
 } as const;

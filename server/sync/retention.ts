@@ -1,0 +1,181 @@
+import type { Db } from '../db/port.ts';
+import type { Logger } from '../logger.ts';
+import { metrics } from '../metrics.ts';
+import { syncDefaults } from './defaults.ts';
+
+/**
+ * Retention of `change_log` and of push idempotency records (docs/server-rules.md FEED-1…FEED-6).
+ *
+ * change_log keeps, for ever, the latest row of every entity that still exists (FEED-2): a pull
+ * from no token then reads the whole current state from the log itself, with the same reader,
+ * paging and token as any pull, instead of a second snapshot reader that would have to agree with
+ * the feed's (txid, seq) order. What goes is every row older than the retention window that is
+ * superseded (a newer row of the same entity, already below the feed's horizon, exists) or whose
+ * entity is gone. Each batch advances `change_log_horizon` to the greatest position it deleted, in
+ * the same statement (FEED-3), so change-feed.ts can tell exactly which tokens may have a gap.
+ */
+export interface RetentionSettings {
+	changeLogRetentionDays: number;
+	pushIdempotencyRetentionDays: number;
+	batchSize: number;
+	intervalMs: number;
+	pauseMs: number;
+}
+
+export const retentionDefaults: RetentionSettings = {
+	changeLogRetentionDays: syncDefaults.changeLogRetentionDays,
+	pushIdempotencyRetentionDays: syncDefaults.pushIdempotencyRetentionDays,
+	batchSize: syncDefaults.retentionBatchSize,
+	intervalMs: syncDefaults.retentionIntervalMs,
+	pauseMs: syncDefaults.retentionPauseMs
+};
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** True when a row of entity `s` has no row in its projected table any more. */
+const ENTITY_GONE = `NOT (CASE s.entity_type
+	WHEN 'customer' THEN EXISTS (SELECT 1 FROM customers e WHERE e.id = s.entity_id)
+	WHEN 'job' THEN EXISTS (SELECT 1 FROM jobs e WHERE e.id = s.entity_id)
+	ELSE EXISTS (SELECT 1 FROM materials e WHERE e.id = s.entity_id) END)`;
+
+/**
+ * One batch: looks at up to `$2` rows after seq `$1` (seq order ≈ age order), deletes those that
+ * FEED-2 lets go and moves the horizon — one statement, so one snapshot and one commit.
+ */
+const CHANGE_LOG_BATCH_SQL = `
+WITH scanned AS (
+	SELECT seq, txid, entity_type, entity_id, version, changed_at
+	FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2
+), victims AS (
+	SELECT s.seq FROM scanned s
+	WHERE s.changed_at < $3
+	  AND s.txid < pg_snapshot_xmin(pg_current_snapshot())
+	  AND (${ENTITY_GONE}
+	       OR EXISTS (SELECT 1 FROM change_log n
+	                  WHERE n.entity_type = s.entity_type AND n.entity_id = s.entity_id
+	                    AND n.txid < pg_snapshot_xmin(pg_current_snapshot())
+	                    AND (n.version, n.txid, n.seq) > (s.version, s.txid, s.seq)))
+), gone AS (
+	DELETE FROM change_log c WHERE c.seq IN (SELECT seq FROM victims) RETURNING c.txid, c.seq
+), top AS (
+	SELECT txid, seq FROM gone ORDER BY txid DESC, seq DESC LIMIT 1
+), moved AS (
+	UPDATE change_log_horizon h SET txid = top.txid, seq = top.seq, advanced_at = now()
+	FROM top WHERE (h.txid, h.seq) < (top.txid, top.seq)
+	RETURNING h.seq
+)
+SELECT (SELECT count(*)::int FROM scanned) AS scanned,
+       (SELECT coalesce(max(seq), 0) FROM scanned) AS last_seq,
+       (SELECT count(*)::int FROM scanned WHERE changed_at < $3) AS old,
+       (SELECT count(*)::int FROM gone) AS deleted`;
+
+const IDEMPOTENCY_BATCH_SQL = `
+WITH gone AS (
+	DELETE FROM sync_operations
+	WHERE id IN (SELECT id FROM sync_operations WHERE processed_at < $1 ORDER BY processed_at LIMIT $2)
+	RETURNING 1
+)
+SELECT count(*)::int AS deleted FROM gone`;
+
+export interface RetentionRun {
+	changeLogDeleted: number;
+	idempotencyDeleted: number;
+	batches: number;
+}
+
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * One full pass at time `now`, in batches, pausing `pauseMs` between them so the single PGlite
+ * connection and Postgres' locks are held only briefly (FEED-6).
+ */
+export async function runRetention(
+	db: Db,
+	settings: Partial<RetentionSettings> = {},
+	now: number = Date.now(),
+	shouldStop: () => boolean = () => false
+): Promise<RetentionRun> {
+	const s = { ...retentionDefaults, ...settings };
+	const run: RetentionRun = { changeLogDeleted: 0, idempotencyDeleted: 0, batches: 0 };
+	const changeCutoff = new Date(now - s.changeLogRetentionDays * DAY_MS);
+	let afterSeq = 0;
+	while (!shouldStop()) {
+		const { rows } = await db.query<{ scanned: number; last_seq: number; old: number; deleted: number }>(
+			CHANGE_LOG_BATCH_SQL,
+			[afterSeq, s.batchSize, changeCutoff]
+		);
+		const r = rows[0];
+		run.batches++;
+		if (!r) break;
+		run.changeLogDeleted += r.deleted;
+		if (r.deleted > 0) metrics.retentionDeleted.inc({ table: 'change_log' }, r.deleted);
+		// Past the window: the rest of the log is younger (seq order is insertion order).
+		if (r.scanned < s.batchSize || r.old === 0) break;
+		afterSeq = Number(r.last_seq);
+		await pause(s.pauseMs);
+	}
+	const idempotencyCutoff = new Date(now - s.pushIdempotencyRetentionDays * DAY_MS);
+	while (!shouldStop()) {
+		const { rows } = await db.query<{ deleted: number }>(IDEMPOTENCY_BATCH_SQL, [
+			idempotencyCutoff,
+			s.batchSize
+		]);
+		run.batches++;
+		const deleted = rows[0]?.deleted ?? 0;
+		run.idempotencyDeleted += deleted;
+		if (deleted > 0) metrics.retentionDeleted.inc({ table: 'sync_operations' }, deleted);
+		if (deleted < s.batchSize) break;
+		await pause(s.pauseMs);
+	}
+	return run;
+}
+
+export interface RetentionWorker {
+	/** Runs one pass now (after any pass already running), e.g. for tests and operators. */
+	runNow(now?: number): Promise<RetentionRun>;
+	/** Stops the timer and waits for a running pass to end at its next batch boundary. */
+	stop(): Promise<void>;
+}
+
+/** Runs `runRetention` every `intervalMs` in the background (timer unref'd: never holds the process). */
+export function startRetention(options: {
+	db: Db;
+	logger: Logger;
+	settings?: Partial<RetentionSettings> | undefined;
+}): RetentionWorker {
+	const settings = { ...retentionDefaults, ...options.settings };
+	let stopped = false;
+	let current: Promise<RetentionRun> = Promise.resolve({
+		changeLogDeleted: 0,
+		idempotencyDeleted: 0,
+		batches: 0
+	});
+	let timer: NodeJS.Timeout | undefined;
+	const runNow = (now?: number) => {
+		current = current
+			.catch(() => undefined)
+			.then(() => runRetention(options.db, settings, now ?? Date.now(), () => stopped));
+		return current;
+	};
+	const schedule = () => {
+		if (stopped) return;
+		timer = setTimeout(() => {
+			runNow()
+				.then((run) => {
+					if (run.changeLogDeleted + run.idempotencyDeleted > 0) options.logger.info(run, 'retention pass');
+				})
+				.catch((err: unknown) => options.logger.error({ err }, 'retention pass failed'))
+				.finally(schedule);
+		}, settings.intervalMs);
+		timer.unref();
+	};
+	schedule();
+	return {
+		runNow,
+		async stop() {
+			stopped = true;
+			clearTimeout(timer);
+			await current.catch(() => undefined);
+		}
+	};
+}
