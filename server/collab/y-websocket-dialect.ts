@@ -122,7 +122,9 @@ const drop: Outbound = { kind: 'drop' };
 /** Translates one Hocuspocus frame (`varString(address) varUint(type) …`) into y-websocket terms. */
 export function translateOutbound(frame: Uint8Array): Outbound {
 	const decoder = decoding.createDecoder(frame);
-	decoding.readVarString(decoder);
+	// Skip the address without decoding it: it is this socket's one document (the fan-out hot path).
+	const addressBytes = decoding.readVarUint(decoder);
+	decoder.pos += addressBytes;
 	const start = decoder.pos;
 	const messageType = decoding.readVarUint(decoder);
 	switch (messageType) {
