@@ -72,6 +72,8 @@ export interface AppOptions {
 	/** SvelteKit's handler; absent → pages answer 404 (tests, API-only deployments). */
 	pages?: PageHandler | null;
 	maxBodyBytes?: number;
+	/** `METRICS_TOKEN`: the bearer `/metrics` requires; unset → `/metrics` answers 404 (routes-ops.ts). */
+	metricsToken?: string | undefined;
 	maxWebsocketMessageBytes?: number;
 	/** Flood limits for `/collab`; see `collab/limits.ts`. */
 	collabLimits?: Partial<CollabLimits>;
@@ -138,7 +140,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 			logger: logger.child({ subsystem: 'revoke' })
 		})
 	);
-	mountOpsRoutes(router, { db, isDraining: () => draining });
+	mountOpsRoutes(router, { db, isDraining: () => draining, metricsToken: options.metricsToken });
 	mountAuthRoutes(router, {
 		db,
 		tokens,

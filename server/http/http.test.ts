@@ -4,12 +4,14 @@ import { createApp } from '../app.ts';
 import type { Db } from '../db/port.ts';
 import { startTestServer, type TestServer, testPassword } from '../testing/app.ts';
 
+const testMetricsToken = 'metrics-token-for-tests';
+
 describe.each(['pg', 'pglite'] as const)('HTTP API on %s', (kind) => {
 	let t: TestServer;
 	let ownerId: string;
 
 	beforeAll(async () => {
-		t = await startTestServer(kind, { maxBodyBytes: 64 * 1024 });
+		t = await startTestServer(kind, { maxBodyBytes: 64 * 1024, metricsToken: testMetricsToken });
 		ownerId = (await t.addUser('Olga@KHS.test', 'OWNER')).id;
 	});
 	afterAll(async () => {
@@ -147,7 +149,17 @@ describe.each(['pg', 'pglite'] as const)('HTTP API on %s', (kind) => {
 		expect(health.status).toBe(200);
 		expect(await health.json()).toEqual({ ok: true, db: 'up' });
 
-		const res = await fetch(`${t.http}/metrics`);
+		// OPS-1: never open to the world — no bearer, a wrong one, a user's token: 401.
+		const anonymous = await fetch(`${t.http}/metrics`);
+		expect(anonymous.status).toBe(401);
+		expect(await anonymous.json()).toMatchObject({ error: { code: 'unauthorized' } });
+		const wrong = await fetch(`${t.http}/metrics`, {
+			headers: { authorization: `Bearer ${testMetricsToken.replace(/.$/, '!')}` }
+		});
+		expect(wrong.status).toBe(401);
+		const res = await fetch(`${t.http}/metrics`, {
+			headers: { authorization: `Bearer ${testMetricsToken}` }
+		});
 		expect(res.status).toBe(200);
 		expect(res.headers.get('content-type')).toContain('text/plain');
 		const text = await res.text();
@@ -160,6 +172,19 @@ describe.each(['pg', 'pglite'] as const)('HTTP API on %s', (kind) => {
 			'khs_http_requests_total'
 		]) {
 			expect(text).toContain(name);
+		}
+	});
+
+	it('OPS-1: serves no /metrics at all when METRICS_TOKEN is unset', async () => {
+		const bare = await startTestServer(kind);
+		try {
+			const res = await fetch(`${bare.http}/metrics`, {
+				headers: { authorization: 'Bearer anything-at-all' }
+			});
+			expect(res.status).toBe(404);
+			expect(await res.text()).not.toContain('khs_');
+		} finally {
+			await bare.close();
 		}
 	});
 

@@ -1,16 +1,32 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Db } from '../db/port.ts';
 import { registry } from '../metrics.ts';
 import { httpDefaults } from './defaults.ts';
+import { HttpError } from './errors.ts';
 import type { Router } from './router.ts';
+
+/**
+ * Whether `req` carries `Authorization: Bearer <metricsToken>` (constant-time comparison). With no
+ * token configured, nobody may read metrics on the public port (OPS-1).
+ */
+export function metricsAuthorized(req: IncomingMessage, metricsToken: string | undefined): boolean {
+	if (!metricsToken) return false;
+	const given = /^Bearer (.+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
+	const a = Buffer.from(given);
+	const b = Buffer.from(metricsToken);
+	return a.length === b.length && timingSafeEqual(a, b);
+}
 
 /**
  * `GET /healthz`: 200 `{ok:true, db:'up'}` when `SELECT 1` answers in time, else 503; also 503
  * while shutting down so a load balancer stops sending new clients.
- * `GET /metrics`: Prometheus text of `server/metrics.ts`.
+ * `GET /metrics`: Prometheus text of `server/metrics.ts`, only with `Authorization: Bearer
+ * <METRICS_TOKEN>` (401 without it); 404 when no token is configured (OPS-1).
  */
 export function mountOpsRoutes(
 	router: Router,
-	deps: { db: Db; isDraining: () => boolean; healthTimeoutMs?: number }
+	deps: { db: Db; isDraining: () => boolean; healthTimeoutMs?: number; metricsToken?: string | undefined }
 ): void {
 	router.get('/healthz', async (ctx) => {
 		const timeoutMs = deps.healthTimeoutMs ?? httpDefaults.healthTimeoutMs;
@@ -35,8 +51,20 @@ export function mountOpsRoutes(
 		};
 	});
 
-	router.get('/metrics', async () => ({
-		text: await registry.metrics(),
-		contentType: registry.contentType
-	}));
+	router.get('/metrics', async (ctx) => {
+		if (!deps.metricsToken)
+			throw new HttpError(404, 'not_found', 'metrics are served only when METRICS_TOKEN is set');
+		if (!metricsAuthorized(ctx.req, deps.metricsToken)) {
+			throw new HttpError(
+				401,
+				'unauthorized',
+				'metrics need Authorization: Bearer <METRICS_TOKEN>',
+				undefined,
+				{
+					'www-authenticate': 'Bearer realm="metrics"'
+				}
+			);
+		}
+		return { text: await registry.metrics(), contentType: registry.contentType };
+	});
 }

@@ -37,8 +37,13 @@ function askMemory(server: ServerProcess): Promise<Mem> {
 	});
 }
 
+/** `/metrics` is served only with a bearer token (METRICS_TOKEN, OPS-1); our server gets this one. */
+const metricsToken = 'bench-metrics-token-bench-metrics';
+
 async function gauges(server: ServerProcess): Promise<{ documents: number; connections: number }> {
-	const text = await (await fetch(`${server.http}/metrics`)).text();
+	const text = await (
+		await fetch(`${server.http}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
+	).text();
 	const read = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? Number.NaN);
 	return { documents: read('khs_documents_loaded'), connections: read('khs_websocket_connections') };
 }
@@ -71,7 +76,7 @@ try {
 		nodeArgs: ['--expose-gc', '--import', './tests/bench/memory-probe.mjs'],
 		ipc: true,
 		// Every benchmark socket comes from 127.0.0.1: lift the per-address flood limit above the burst.
-		env: { MAX_SOCKETS_PER_ADDRESS: String(connectionCount + 1) }
+		env: { MAX_SOCKETS_PER_ADDRESS: String(connectionCount + 1), METRICS_TOKEN: metricsToken }
 	});
 	const token = await login(server.http, 'bench@khs.test');
 	console.log(`\n${''.padEnd(34)}${'heap'.padStart(10)}${'rss'.padStart(10)}${'external'.padStart(10)}`);
