@@ -32,7 +32,7 @@ export async function readBody(
 
 	// Events, not `for await`: leaving a `for await` early destroys the request, and with it the
 	// socket, so the client would see a reset instead of our 413. Past the limit we keep reading and
-	// discard, and the caller answers and closes the connection.
+	// discard; the router answers and drains the rest, bounded (HTTP-2 in docs/server-rules.md).
 	return new Promise<Buffer>((resolve, reject) => {
 		const chunks: Buffer[] = [];
 		let rawBytes = 0;
