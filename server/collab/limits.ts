@@ -2,7 +2,7 @@
  * Flood and size limits for `/collab`: what one socket may make the server hold or do. A reconnect
  * loop in a buggy client, or a hostile one, must cost the server a refusal, not its memory or event
  * loop. The socket-level rules are written down with ids and measurements in docs/socket-limits.md
- * (SOCK-1…SOCK-8); each field names its rule.
+ * (SOCK-1…SOCK-9); each field names its rule.
  */
 export interface CollabLimits {
 	/** Open sockets on this instance; beyond it upgrades get 503 (the provider retries with backoff). */
