@@ -4,10 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
 import { HybridClock, MaterialListDoc } from '../../crdt/index.ts';
+import { readConfig } from '../config.ts';
 import { metrics } from '../metrics.ts';
 import { startTestServer, type TestServer, waitFor } from '../testing/app.ts';
 import { authFrame, awarenessFrame, syncStep1Frame, updateFrame } from './frame-builders.ts';
-import { collabLimitDefaults, messageBudget } from './limits.ts';
+import { collabLimitDefaults, collabLimitEnv, messageBudget } from './limits.ts';
 import { socketRules } from './websocket.ts';
 
 /** A frame with a valid envelope (`varString(document) varUint(type)`) addressed to `name`. */
@@ -280,6 +281,16 @@ describe('collab socket size and reply limits (docs/socket-limits.md)', () => {
 		const close = closed(ws);
 		for (let i = 0; i <= limits.syncRequestBurst; i++) ws.send(syncStep1Frame(name));
 		expect(await close).toEqual({ code: 1008, reason: socketRules.syncRequests.reason });
+	});
+
+	it('reads every limit from its environment variable (README, Configuration)', () => {
+		const env = Object.fromEntries(
+			Object.values(collabLimitEnv).map((variable, i) => [variable, String(i + 1)])
+		);
+		const read = readConfig(env).collabLimits;
+		expect(Object.keys(read).sort()).toEqual(Object.keys(collabLimitDefaults).sort());
+		expect(read.maxUpdateBytes).toBe(Object.keys(collabLimitEnv).indexOf('maxUpdateBytes') + 1);
+		expect(() => readConfig({ MAX_UNSENT_BYTES: '-1' })).toThrow('MAX_UNSENT_BYTES');
 	});
 
 	it('keeps the defaults sized as docs/socket-limits.md says', () => {
