@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // `npm run faults`: every fault scenario in its LONG form (20 kill rounds, 30 s outages, 10 s
@@ -10,6 +11,8 @@ process.env.FAULTS_LONG = '1';
 process.env.FAULTS_RESULTS_FILE ??= join(tmpdir(), `khs-faults-${process.pid}.jsonl`);
 
 export default defineConfig({
+	// The project root, so paths below and tsconfig resolve as under the main config.
+	root: join(dirname(fileURLToPath(import.meta.url)), '..', '..'),
 	test: {
 		include: ['tests/faults/**/*.test.ts'],
 		globalSetup: ['tests/faults/report.ts'],
