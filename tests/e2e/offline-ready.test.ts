@@ -95,6 +95,54 @@ describe('ready offline, honest connection', () => {
 		await screenshot(owner, 'offline-4-owner-sees-offline-edits');
 	}, 150_000);
 
+	it('the owner creates a job offline with a crew and a new customer; back online the crew’s phone shows it', async () => {
+		const ana = await person('ana@khs.demo');
+		await ana.getByTestId('job-card').first().waitFor({ timeout: STEP_MS });
+		const owner = await person('owner@khs.demo', true);
+		await expect
+			.poll(() => owner.getByTestId('offline-ready').getAttribute('data-state'), { timeout: STEP_MS })
+			.toBe('ready');
+		await waitForOfflineShell(owner);
+
+		await owner.context().setOffline(true);
+		await expect.poll(() => syncState(owner)).toBe('offline');
+		await owner.getByTestId('new-job').click();
+		await owner.locator('#new-job-title').fill('Porch steps, Elm Road');
+		await owner.locator('#new-job-customer').selectOption({ label: '+ New customer…' });
+		await owner.locator('#new-job-customer-name').fill('Priya Nair');
+		await owner.locator('#new-job-start').fill('2026-12-14');
+		await owner.locator('#new-job-address').fill('7 Elm Road');
+		await owner.getByRole('checkbox', { name: 'Ana Alves' }).check();
+		await screenshot(owner, 'create-1-owner-new-job-form-offline');
+		await owner.getByTestId('create-job').click();
+		await owner.getByTestId('job-heading').getByText('Porch steps, Elm Road').waitFor({ timeout: STEP_MS });
+		expect(await owner.locator('.job-head').textContent()).toContain('7 Elm Road');
+
+		// On the owner's board at once, marked as not sent yet.
+		await owner.getByRole('link', { name: 'Board', exact: true }).click();
+		const ownerCard = owner.locator('[data-testid=job-card]', { hasText: 'Porch steps, Elm Road' });
+		await ownerCard.waitFor({ timeout: STEP_MS });
+		expect(await ownerCard.textContent()).toContain('not sent yet');
+		await screenshot(owner, 'create-2-owner-board-offline');
+
+		await owner.context().setOffline(false);
+		// The crew's open board shows it without a reload, with its new customer.
+		const anaCard = ana.locator('[data-testid=job-card]', { hasText: 'Porch steps, Elm Road' });
+		await anaCard.waitFor({ timeout: STEP_MS });
+		await expect.poll(() => anaCard.textContent(), { timeout: STEP_MS }).toContain('Priya Nair');
+		await expect.poll(() => ownerCard.textContent(), { timeout: STEP_MS }).not.toContain('not sent yet');
+		await screenshot(ana, 'create-3-crew-board-shows-new-job');
+		await screenshot(owner, 'create-4-owner-board-synced');
+
+		// Delete and restore: off the board and back, nothing lost.
+		await ownerCard.click();
+		await owner.getByTestId('delete-job').click();
+		await owner.getByTestId('job-deleted').waitFor();
+		await expect.poll(() => anaCard.count(), { timeout: STEP_MS }).toBe(0);
+		await owner.getByTestId('restore-job').click();
+		await anaCard.waitFor({ timeout: STEP_MS });
+	}, 150_000);
+
 	it('the board says "Reconnecting…" when the server dies and is live again after it returns', async () => {
 		const owner = await person('owner@khs.demo', true);
 		await expect.poll(() => syncState(owner), { timeout: STEP_MS }).toBe('saved');

@@ -5,8 +5,10 @@ import { JOB_STATUSES, type JobStatus } from '$lib/format/status.ts';
  * Board columns in workflow order, each sorted by what a crew needs next: scheduled start
  * (unscheduled last), then title. Unknown statuses (a newer server) land in "lead" rather than vanish.
  */
-export function groupByStatus(jobs: readonly BoardJob[]): Array<{ status: JobStatus; jobs: BoardJob[] }> {
-	const groups = new Map<JobStatus, BoardJob[]>(JOB_STATUSES.map((s) => [s, []]));
+export function groupByStatus<J extends BoardJob>(
+	jobs: readonly J[]
+): Array<{ status: JobStatus; jobs: J[] }> {
+	const groups = new Map<JobStatus, J[]>(JOB_STATUSES.map((s) => [s, []]));
 	for (const job of jobs) (groups.get(job.status) ?? groups.get('lead'))?.push(job);
 	return JOB_STATUSES.map((status) => ({
 		status,

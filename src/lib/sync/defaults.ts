@@ -31,5 +31,7 @@ export const syncDefaults = {
 	/** A write that reaches us this long after it was made was made offline (for the wording). */
 	offlineWriteAgeMs: 10_000,
 	/** Notices close by themselves after this long, unless they need an action. */
-	noticeTtlMs: 15_000
+	noticeTtlMs: 15_000,
+	/** At most this many notices at once: on a phone they must never cover the work. */
+	noticeMax: 3
 } as const;

@@ -54,7 +54,11 @@ class OfflineReady {
 		sync.connect();
 		const token = session.token;
 		const events = token ? subscribeBoardEvents(token, () => this.refresh(false)) : null;
-		const onOnline = () => this.refresh(true);
+		const onOnline = () => {
+			// Edits made offline in documents no page has open go out now, not at the next start.
+			sync.resumePending();
+			this.refresh(true);
+		};
 		window.addEventListener('online', onOnline);
 		const timer = setInterval(() => this.refresh(true), syncDefaults.offlineRefreshMs);
 		this.refresh(true);

@@ -23,10 +23,10 @@ class NoticeStore {
 		const id = this.next++;
 		// The same sentence twice in a row (two docs reporting one rejection) shows once.
 		if (this.items.some((n) => n.text === text && n.subject === subject)) return id;
-		this.items = [...this.items, { id, kind, text, subject, at: Date.now() }].slice(-6);
-		// Merge and rejection notices explain something the user did not see happen: they stay
-		// until dismissed. Info and errors are transient.
-		if (kind === 'info') setTimeout(() => this.dismiss(id), syncDefaults.noticeTtlMs);
+		this.items = [...this.items, { id, kind, text, subject, at: Date.now() }].slice(-syncDefaults.noticeMax);
+		// Informational notices (a merge outcome, a confirmation) close by themselves; a change the
+		// server undid or an error stays until dismissed, since it may need the person to act.
+		if (kind === 'info' || kind === 'merge') setTimeout(() => this.dismiss(id), syncDefaults.noticeTtlMs);
 		return id;
 	}
 
