@@ -95,7 +95,7 @@ describe('sync endpoints (pg)', () => {
 				expect(checksums).toEqual(expected);
 			}
 		}
-		expect((await server.call(owner, 'GET', '/api/sync/checksums/unicorns')).status).toBe(400);
+		expect((await server.call(owner, 'GET', '/api/sync/checksums/unicorns')).status).toBe(404);
 	});
 
 	it('a delete is pulled as a deletion with the last state; restore is update {deleted:false}', async () => {
