@@ -35,11 +35,11 @@ export interface FieldAudience {
  * (delete the touches seen, add one's own; SPEC REG-1) by an edit that would otherwise only
  * delete, so every edit advances its writer's Yjs clock (SPEC DUR-1).
  */
-export interface TouchSpec {
+export interface TouchSpec extends FieldAudience {
 	readonly kind: 'touch';
 }
 
-export interface RegisterSpec {
+export interface RegisterSpec extends FieldAudience {
 	readonly kind: 'register';
 	readonly type: 'string' | 'number' | 'boolean';
 	readonly resolver: ResolverName;

@@ -25,10 +25,12 @@ export type AssignedJobIds = (userId: string) => Promise<Set<string>>;
 export type CustomerIdsOfJobs = (jobIds: ReadonlySet<string>) => Promise<Set<string>>;
 
 /**
- * The product's policy (DESIGN.md "Documents"): an OWNER writes everything; a WORKER writes the
+ * The product's policy (docs/documents.md; server rules ACC-1…4): a person's own
+ * `private-notes:<jobId>:<userId>` is theirs alone — owners included, since the app promises
+ * "not shown to other users"; an OWNER writes every other document; a WORKER writes the
  * `job:`/`materials:` documents of jobs assigned to them, may read the `customer:` document of a
- * customer of one of those jobs, and opens nothing else. Field-level rules inside a writable
- * document (price, assignments…) are enforced elsewhere, per update.
+ * customer of one of those jobs, and opens nothing else (never `job-owner:`). Field-level rules
+ * inside a writable document (assignments, tombstones…) are enforced per update (write-rules.ts).
  */
 export function createDefaultAccess(deps: {
 	assignedJobIds: AssignedJobIds;
@@ -38,8 +40,9 @@ export function createDefaultAccess(deps: {
 		async access(user, docName) {
 			const doc = parseDocName(docName);
 			if (!doc) return 'none';
+			if (doc.kind === 'private-notes') return doc.userId === user.id ? 'write' : 'none';
 			if (user.role === 'OWNER') return 'write';
-			if (user.role !== 'WORKER') return 'none';
+			if (user.role !== 'WORKER' || doc.kind === 'job-owner') return 'none';
 			const jobs = await deps.assignedJobIds(user.id);
 			if (doc.kind === 'job' || doc.kind === 'materials') return jobs.has(doc.id) ? 'write' : 'none';
 			if (jobs.size === 0) return 'none';

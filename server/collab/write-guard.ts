@@ -1,7 +1,7 @@
 import type { Connection, Document, Extension } from '@hocuspocus/server';
 import { isTransactionOrigin } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { type DocKind, ENTITY_DEFS, entryKey, parseDocName, parseKey } from '../../crdt/index.ts';
+import { DOC_LAYOUT, type DocKind, entryKey, parseDocName, parseKey } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Logger } from '../logger.ts';
 import { type KeyChange, type NoteAuthor, type Refusal, refuseEntityChange } from './write-rules.ts';
@@ -20,13 +20,6 @@ export interface RejectedMessage {
 	message: string;
 }
 
-/** The top-level map each document kind keeps its entity (or entities) in — see crdt/documents.ts. */
-const ROOT_MAP: Readonly<Record<DocKind, string>> = {
-	job: ENTITY_DEFS.job.name,
-	materials: 'materials',
-	customer: ENTITY_DEFS.customer.name
-};
-
 /** Origin of compensating writes: local, so the guard never inspects its own repairs. */
 const COMPENSATION_ORIGIN = { source: 'local', context: { compensation: true } } as const;
 
@@ -40,7 +33,7 @@ export function createWriteGuardExtension(options: {
 		async afterLoadDocument({ document, documentName }) {
 			const ref = parseDocName(documentName);
 			if (!ref) return;
-			document.getMap(ROOT_MAP[ref.kind]).observeDeep((events, transaction) => {
+			document.getMap(DOC_LAYOUT[ref.kind].root).observeDeep((events, transaction) => {
 				const origin = transaction.origin;
 				if (!isTransactionOrigin(origin) || origin.source !== 'connection') return;
 				const user = (origin.connection.context as { user?: AuthUser }).user;
@@ -76,8 +69,9 @@ function guardEvents(
 	for (const event of events) {
 		if (!(event.target instanceof Y.Map)) continue;
 		const map = event.target as Y.Map<unknown>;
-		const isMaterialsRoot = kind === 'materials' && event.path.length === 0;
-		const entityId = kind === 'materials' ? String(event.path[0] ?? '') : '';
+		const nested = DOC_LAYOUT[kind].nested;
+		const isMaterialsRoot = nested && event.path.length === 0;
+		const entityId = nested ? String(event.path[0] ?? '') : '';
 		const refusedFields = new Map<string, EntityRefusal>();
 		for (const [key, { action }] of event.changes.keys) {
 			const refusal = isMaterialsRoot

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { DocKind } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import { refuseEntityChange } from './write-rules.ts';
 
@@ -10,7 +11,7 @@ const notesBy = (author: string) => () => author;
 
 function verdict(
 	user: AuthUser,
-	kind: 'job' | 'materials' | 'customer',
+	kind: DocKind,
 	key: string,
 	action: 'add' | 'update' | 'delete',
 	value?: object
@@ -20,14 +21,25 @@ function verdict(
 
 describe('field-level write rules', () => {
 	it.each([
-		['price|x', 'price'],
 		['customerId|x', 'the customer'],
 		['assignedTo|a|x', 'the crew'],
-		['deleted|x', 'whether the job is deleted']
-	])('a worker may not write job %s', (key, label) => {
+		['deleted|x', 'whether it is deleted']
+	])('AUD-3 a worker may not write job %s', (key, label) => {
 		const value = key.startsWith('deleted') ? true : null;
 		expect(verdict(ana, 'job', key, 'add', { ...stampOf(ana), v: value })).toContain(label);
 		expect(verdict(owner, 'job', key, 'add', { ...stampOf(owner), v: value })).toBeUndefined();
+	});
+
+	it('AUD-2 price and private notes are no field of the shared job document; price is one of job-owner', () => {
+		for (const user of [owner, ana]) {
+			expect(verdict(user, 'job', 'price|x', 'add', { ...stampOf(user), v: 5 })).toMatch(/no field "price"/);
+			expect(
+				verdict(user, 'job', `privateNotes|${user.id}|+|n`, 'add', { ...stampOf(user), x: 'x' })
+			).toMatch(/no field "privateNotes"/);
+		}
+		expect(verdict(owner, 'job-owner', 'price|x', 'add', { ...stampOf(owner), v: 5 })).toBeUndefined();
+		expect(verdict(owner, 'job-owner', 'title|x', 'add', { ...stampOf(owner), v: 'x' })).toMatch(/no field/);
+		expect(verdict(ana, 'job-owner', 'price|x', 'add', { ...stampOf(ana), v: 5 })).toMatch(/only the owner/);
 	});
 
 	it('a worker may change status, append notes, log hours and edit materials', () => {
@@ -94,8 +106,8 @@ describe('field-level write rules', () => {
 		expect(verdict(ana, 'customer', 'name|x', 'add', { ...stampOf(ana), v: 'Kim' })).toMatch(
 			/Only the owner/
 		);
-		expect(verdict(owner, 'job', 'privateNotes|a|+|n', 'add', { ...stampOf(owner), x: 'x' })).toMatch(
-			/their author/
-		);
+		expect(
+			verdict(owner, 'private-notes', 'privateNotes|a|+|n', 'add', { ...stampOf(owner), x: 'x' })
+		).toMatch(/their author/);
 	});
 });

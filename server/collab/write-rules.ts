@@ -1,14 +1,18 @@
 import {
 	CrdtError,
+	DOC_KINDS,
+	DOC_LAYOUT,
 	type DocKind,
 	ENTITY_DEFS,
 	type EntityDef,
+	entityPart,
 	isStamp,
 	MAX_TEXT_LENGTH,
 	parseKey,
 	STAMP_KEYS,
 	storedFieldSpec,
-	validateValue
+	validateValue,
+	workerMayWrite
 } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 
@@ -30,20 +34,10 @@ export interface Refusal {
 	readonly message: string;
 }
 
-/** Job fields a worker may not write (issue 3; DESIGN "Documents": "not price, customer, assignments"). */
-const OWNER_ONLY_JOB_FIELDS: Readonly<Record<string, string>> = {
-	price: 'price',
-	customerId: 'the customer',
-	assignedTo: 'the crew',
-	createdAt: 'the creation date',
-	deleted: 'whether the job is deleted'
-};
-
-const ENTITY_OF_DOC: Readonly<Record<DocKind, EntityDef>> = {
-	job: ENTITY_DEFS.job,
-	materials: ENTITY_DEFS.material,
-	customer: ENTITY_DEFS.customer
-};
+/** The part of an entity each kind of document holds (SPEC AUD-2): a key of another part is unknown here. */
+const ENTITY_OF_DOC = Object.fromEntries(
+	DOC_KINDS.map((kind) => [kind, entityPart(ENTITY_DEFS[DOC_LAYOUT[kind].entity], DOC_LAYOUT[kind].audience)])
+) as Readonly<Record<DocKind, EntityDef>>;
 
 /** Looks up the author of a note by its key, to let authors (and owners) hide their own notes. */
 export type NoteAuthor = (field: string, scope: readonly string[], noteId: string) => string | undefined;
@@ -62,8 +56,11 @@ export function refuseEntityChange(
 	if (!spec) return { field, message: `There is no field "${field}" on a ${def.name}.` };
 	if (user.role !== 'OWNER') {
 		if (docKind === 'customer') return { field, message: 'Only the owner can change customers.' };
-		const label = docKind === 'job' ? OWNER_ONLY_JOB_FIELDS[field] : undefined;
-		if (label) return { field, message: `Your change to ${label} was undone: only the owner can change it.` };
+		// SPEC AUD-3, read from the schema; the touch (hidden) is open to every writer of the document.
+		if (spec.kind !== 'touch' && !workerMayWrite(def, field)) {
+			const label = spec.label ?? field;
+			return { field, message: `Your change to ${label} was undone: only the owner can change it.` };
+		}
 	}
 	if (spec.kind === 'privateNotes' && parts[0] !== user.id) {
 		return { field, message: 'Private notes can only be written by their author.' };

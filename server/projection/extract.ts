@@ -7,6 +7,7 @@ import {
 	HybridClock,
 	isStamp,
 	JobDoc,
+	JobOwnerDoc,
 	MaterialListDoc,
 	parseDocName,
 	type Stamp,
@@ -25,6 +26,11 @@ export interface ProjectedEntity {
 	jobId: string | null;
 	/** job: its customer. */
 	customerId: string | null;
+	/**
+	 * `owner`: the owner-only part of a job (`job-owner:` document; its `data` holds those fields and
+	 * `updatedAt`), merged into the job's row by the projection (SPEC AUD-2). Absent: a whole entity.
+	 */
+	part?: 'owner';
 }
 
 /** Reading needs no writer; views still require a context. */
@@ -45,7 +51,14 @@ export function extractEntities(
 	onlyIds?: Iterable<string>
 ): ProjectedEntity[] {
 	const ref = parseDocName(docName);
-	if (!ref) return [];
+	// Private notes are their author's alone: never projected, never served over REST (SPEC AUD-1).
+	if (!ref || ref.kind === 'private-notes') return [];
+	if (ref.kind === 'job-owner') {
+		const part = new JobOwnerDoc(doc, ref.id, READ_ONLY);
+		if (part.isEmpty()) return [];
+		const data = { ...part.read(), updatedAt: part.entity.updatedAt() };
+		return [{ ...project('job', part.entity, data, ref.id, null), part: 'owner' }];
+	}
 	if (ref.kind === 'materials') {
 		const list = new MaterialListDoc(doc, ref.id, READ_ONLY);
 		return [...(onlyIds ?? list.ids())].flatMap((id) => {

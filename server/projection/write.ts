@@ -1,3 +1,5 @@
+import * as Y from 'yjs';
+import { entityPart, JOB } from '../../crdt/index.ts';
 import type { Db, Tx } from '../db/port.ts';
 import { canonicalJson } from '../sync/canonical.ts';
 import type { ProjectedEntity } from './extract.ts';
@@ -46,6 +48,13 @@ interface StoredRow {
 	id: string;
 	data: Record<string, unknown>;
 	version: number;
+	state_vector: Uint8Array;
+}
+
+/** A job's owner part as `job_owner_fields` keeps it (migration 007). */
+interface OwnerPart {
+	data: Record<string, unknown>;
+	stateVectorHex: string;
 }
 
 /** An entity with the document it came from and that document's state vector (hex, see `toHex`). */
@@ -96,7 +105,9 @@ function passRows(documents: readonly DocumentRows[]): PassRow[] {
 		const stateVectorHex = toHex(doc.stateVector);
 		for (const entity of doc.entities) {
 			// Two documents claiming one id (a client reusing a UUID) would make ON CONFLICT touch a row twice.
-			byKey.set(`${entity.entity}:${entity.id}`, { entity, documentName: doc.documentName, stateVectorHex });
+			// A job's owner part is a row of its own (writeJobs merges the two).
+			const key = `${entity.entity}:${entity.id}:${entity.part ?? ''}`;
+			byKey.set(key, { entity, documentName: doc.documentName, stateVectorHex });
 		}
 	}
 	return [...byKey.values()].sort((a, b) =>
@@ -144,23 +155,49 @@ async function upsertChanged(
 
 /**
  * Jobs read their stored row first: the assignment table and REVEAL rows depend on what the crew and
- * customer were before (jobs are few next to materials, so the extra round trip is cheap).
+ * customer were before (jobs are few next to materials, so the extra round trip is cheap). A job's
+ * row is its crew part (`job:`) merged with its owner part (`job-owner:`, kept in `job_owner_fields`
+ * so either document can be projected alone); its state vector is the merge of both documents'.
  */
 async function writeJobs(
 	tx: Tx,
 	rows: readonly PassRow[],
 	removed: RemovedAssignment[]
 ): Promise<Array<{ row: PassRow; version: number; txid: string | null }>> {
+	const ids = [...new Set(rows.map((r) => r.entity.id))];
 	const { rows: storedRows } = await tx.query<StoredRow>(
-		'SELECT id::text AS id, data, version FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
-		[rows.map((r) => r.entity.id)]
+		'SELECT id::text AS id, data, version, state_vector FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+		[ids]
 	);
 	const stored = new Map(storedRows.map((r) => [r.id, r]));
-	const writes: Array<{ row: PassRow; version: number; before?: StoredRow }> = [];
-	for (const row of rows) {
-		const before = stored.get(row.entity.id);
-		if (before && canonicalJson(before.data) === canonicalJson(row.entity.data)) continue;
-		writes.push({ row, version: (before?.version ?? 0) + 1, ...(before ? { before } : {}) });
+	const owners = await writeOwnerParts(
+		tx,
+		ids,
+		rows.filter((r) => r.entity.part === 'owner')
+	);
+	const writes: Array<{
+		row: PassRow;
+		data: Record<string, unknown>;
+		sv: string;
+		version: number;
+		before?: StoredRow;
+	}> = [];
+	for (const id of ids) {
+		const shared = rows.find((r) => r.entity.id === id && r.entity.part === undefined);
+		const ownerRow = rows.find((r) => r.entity.id === id && r.entity.part === 'owner');
+		const before = stored.get(id);
+		// An owner part without its job (created offline, the job not yet synced) waits in job_owner_fields.
+		if (!shared && !before) continue;
+		const owner = owners.get(id);
+		const sharedData = shared?.entity.data ?? (before?.data as Record<string, unknown>);
+		const data = mergeParts(sharedData, owner?.data);
+		if (before && canonicalJson(before.data) === canonicalJson(data)) continue;
+		const sv = mergeStateVectors(
+			shared ? shared.stateVectorHex : toHex(before?.state_vector ?? new Uint8Array()),
+			owner?.stateVectorHex
+		);
+		const row = (ownerRow && !shared ? ownerRow : shared) as PassRow;
+		writes.push({ row, data, sv, version: (before?.version ?? 0) + 1, ...(before ? { before } : {}) });
 	}
 	if (writes.length === 0) return [];
 	await tx.query(
@@ -174,19 +211,93 @@ async function writeJobs(
 		   changed_by_role = EXCLUDED.changed_by_role, projected_at = now(), customer_id = EXCLUDED.customer_id`,
 		[
 			writes.map((w) => w.row.entity.id),
-			writes.map((w) => JSON.stringify(w.row.entity.data)),
+			writes.map((w) => JSON.stringify(w.data)),
 			writes.map((w) => w.version),
-			writes.map((w) => w.row.stateVectorHex),
+			writes.map((w) => w.sv),
 			writes.map((w) => w.row.entity.changedBy),
 			writes.map((w) => w.row.entity.changedByRole),
-			writes.map((w) => uuidOrNull(w.row.entity.customerId))
+			writes.map((w) => uuidOrNull(customerIdOf(w.data)))
 		]
 	);
 	for (const w of writes) {
-		const userIds = await syncJob(tx, w.row.entity, w.before);
+		const job = {
+			...w.row.entity,
+			data: w.data as ProjectedEntity['data'],
+			customerId: customerIdOf(w.data)
+		};
+		const userIds = await syncJob(tx, job, w.before);
 		if (userIds.length > 0) removed.push({ jobId: w.row.entity.id, userIds });
 	}
 	return writes.map((w) => ({ row: w.row, version: w.version, txid: null }));
+}
+
+/** Stores the owner parts of this pass; returns every involved job's owner part as stored now. */
+async function writeOwnerParts(
+	tx: Tx,
+	jobIds: readonly string[],
+	ownerRows: readonly PassRow[]
+): Promise<Map<string, OwnerPart>> {
+	if (ownerRows.length > 0) {
+		await tx.query(
+			`INSERT INTO job_owner_fields AS t (job_id, data, state_vector, changed_by, changed_by_role)
+			 SELECT u.id, u.data, decode(u.sv, 'hex'), u.changed_by, u.changed_by_role
+			 FROM unnest($1::uuid[], $2::jsonb[], $3::text[], $4::text[], $5::text[])
+			   AS u(id, data, sv, changed_by, changed_by_role)
+			 ORDER BY u.id
+			 ON CONFLICT (job_id) DO UPDATE SET data = EXCLUDED.data, state_vector = EXCLUDED.state_vector,
+			   changed_by = EXCLUDED.changed_by, changed_by_role = EXCLUDED.changed_by_role`,
+			[
+				ownerRows.map((r) => r.entity.id),
+				ownerRows.map((r) => JSON.stringify(r.entity.data)),
+				ownerRows.map((r) => r.stateVectorHex),
+				ownerRows.map((r) => r.entity.changedBy),
+				ownerRows.map((r) => r.entity.changedByRole)
+			]
+		);
+	}
+	const { rows } = await tx.query<{
+		job_id: string;
+		data: Record<string, unknown>;
+		state_vector: Uint8Array;
+	}>(
+		'SELECT job_id::text AS job_id, data, state_vector FROM job_owner_fields WHERE job_id = ANY($1::uuid[])',
+		[jobIds]
+	);
+	return new Map(rows.map((r) => [r.job_id, { data: r.data, stateVectorHex: toHex(r.state_vector) }]));
+}
+
+/** The job as an owner reads it: crew part, owner part (price: null until an owner sets it), latest `updatedAt`. */
+function mergeParts(
+	shared: Record<string, unknown>,
+	owner: Record<string, unknown> | undefined
+): Record<string, unknown> {
+	const { updatedAt: ownerUpdatedAt = 0, ...ownerFields } = owner ?? {};
+	return {
+		...shared,
+		...OWNER_PART_EMPTY,
+		...ownerFields,
+		updatedAt: Math.max(Number(shared.updatedAt ?? 0), Number(ownerUpdatedAt))
+	};
+}
+
+/** Every owner-only job field at its empty value (schema `empty`), so a job's JSON always has them. */
+const OWNER_PART_EMPTY: Readonly<Record<string, unknown>> = Object.fromEntries(
+	Object.entries(entityPart(JOB, 'owner').fields).flatMap(([field, spec]) =>
+		spec.kind === 'register' ? [[field, spec.empty]] : []
+	)
+);
+
+/** Clock-wise maximum of two state vectors (hex): what an operation based on the merged row has seen. */
+function mergeStateVectors(aHex: string, bHex: string | undefined): string {
+	if (!bHex) return aHex;
+	const merged = Y.decodeStateVector(Buffer.from(aHex, 'hex'));
+	for (const [client, clock] of Y.decodeStateVector(Buffer.from(bHex, 'hex')))
+		merged.set(client, Math.max(clock, merged.get(client) ?? 0));
+	return toHex(Y.encodeStateVector(merged));
+}
+
+function customerIdOf(data: Record<string, unknown>): string | null {
+	return typeof data.customerId === 'string' ? data.customerId : null;
 }
 
 async function currentTxid(tx: Tx): Promise<string | null> {

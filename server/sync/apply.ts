@@ -6,15 +6,19 @@ import {
 	type Entity,
 	type EntityDef,
 	isStamp,
+	JOB,
 	JobDoc,
+	JobOwnerDoc,
 	MaterialListDoc,
 	NOTE_SEPARATOR,
+	OWNER_ONLY_FIELDS,
 	SEEN_ALL,
 	type Seen,
 	seenWithin,
 	validateText,
 	validateValue,
-	type WriteContext
+	type WriteContext,
+	workerMayWrite
 } from '../../crdt/index.ts';
 import { SyncError } from './errors.ts';
 import type { SyncOperation } from './operation.ts';
@@ -57,6 +61,11 @@ export interface ApplyInput {
 	entityId: string;
 	/** materials: the job whose list holds the material. */
 	jobId: string | null;
+	/**
+	 * `owner`: `doc` is the job's `job-owner:` document and `op.data` holds only owner-only fields
+	 * (push splits a job operation by audience, SPEC AUD-2). The part exists with its job.
+	 */
+	part?: 'owner';
 	ctx: WriteContext;
 	role: 'OWNER' | 'WORKER';
 	/** Projected version now (0 when not projected yet). */
@@ -74,8 +83,6 @@ export interface ApplyOutcome {
 
 /** Keys clients echo back from pulled entities; never written by an operation. */
 const IGNORED = new Set(['id', 'version', 'updatedAt']);
-/** Job fields only an owner writes (issue 3 write rules; DESIGN "Documents"). */
-const OWNER_ONLY_JOB_FIELDS = new Set(['price', 'customerId', 'assignedTo', 'createdAt', 'deleted']);
 
 const resolver = new ConflictResolver();
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -88,6 +95,10 @@ interface Located {
 
 function locate(input: ApplyInput): Located {
 	const { doc, op, entityId, ctx } = input;
+	if (input.part === 'owner') {
+		const view = new JobOwnerDoc(doc, entityId, ctx);
+		return { entity: view.entity, exists: true, create: () => view.entity };
+	}
 	if (op.entity === 'material') {
 		const list = new MaterialListDoc(doc, input.jobId ?? '', ctx);
 		const entity = list.get(entityId);
@@ -120,7 +131,7 @@ function dataField(field: string): string {
 }
 
 /** Validates every field first; throws naming the field (`data.<field>`). */
-function checkFields(def: EntityDef, data: Record<string, unknown>): Map<string, Checked> {
+export function checkFields(def: EntityDef, data: Record<string, unknown>): Map<string, Checked> {
 	const checked = new Map<string, Checked>();
 	for (const [field, value] of Object.entries(data)) {
 		const spec = def.fields[field];
@@ -223,10 +234,13 @@ function writableData(
 		if (op.entity === 'job') {
 			if (!located.exists) throw new SyncError('forbidden', 'only the owner can create jobs');
 			for (const field of Object.keys(data)) {
-				if (OWNER_ONLY_JOB_FIELDS.has(field) && !same(data[field], live[field])) {
+				if (!Object.hasOwn(JOB.fields, field) || workerMayWrite(JOB, field)) continue;
+				// A field the worker may not even read gets the same answer whatever the value, so
+				// pushes cannot probe it (server rule VIS-3); a readable one may be echoed back unchanged.
+				if (OWNER_ONLY_FIELDS.job.includes(field) || !same(data[field], live[field])) {
 					throw new SyncError('forbidden', `only the owner can change ${field}`, dataField(field));
 				}
-				if (OWNER_ONLY_JOB_FIELDS.has(field)) delete data[field];
+				delete data[field];
 			}
 		}
 	}

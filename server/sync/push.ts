@@ -1,12 +1,25 @@
 import type { Hocuspocus } from '@hocuspocus/server';
 import type * as Y from 'yjs';
-import { CrdtError, type HybridClock, isUuid } from '../../crdt/index.ts';
+import {
+	CrdtError,
+	docName,
+	ENTITY_DEFS,
+	type HybridClock,
+	isUuid,
+	OWNER_ONLY_FIELDS
+} from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { CollabContext } from '../collab/hocuspocus.ts';
 import type { Db } from '../db/port.ts';
 import type { Logger } from '../logger.ts';
 import type { ProjectionExtension } from '../projection/extension.ts';
-import { type ApplyOutcome, applyOperation, type BaseVersion, type FieldConflictReport } from './apply.ts';
+import {
+	type ApplyOutcome,
+	applyOperation,
+	type BaseVersion,
+	checkFields,
+	type FieldConflictReport
+} from './apply.ts';
 import { type BatchedOperation, OperationBatcher } from './batcher.ts';
 import { waitPullable } from './change-feed.ts';
 import { SyncError } from './errors.ts';
@@ -57,6 +70,9 @@ interface Unit {
 	jobId: string | null;
 	outcome?: ApplyOutcome;
 	error?: ProcessedOperation['error'];
+	/** A job operation's owner-only fields, applied to its `job-owner:` document (SPEC AUD-2). */
+	ownerPart?: Unit & { part: 'owner' };
+	part?: 'owner';
 }
 
 function rejection(error: unknown, logger: Logger): ProcessedOperation['error'] {
@@ -171,9 +187,11 @@ export async function push(
 		for (const unit of units) {
 			const op = unit.batched.op;
 			const final = finals.get(`${op.entity}:${unit.entityId}`);
+			unit.error ??= unit.ownerPart?.error;
+			const expected = { ...unit.outcome?.expected, ...unit.ownerPart?.outcome?.expected };
 			const status: ProcessedOperation['status'] = unit.error
 				? 'rejected'
-				: isExpected(unit.outcome?.expected ?? {}, final?.data ?? {})
+				: isExpected(expected, final?.data ?? {})
 					? 'applied'
 					: 'merged';
 			for (const id of unit.batched.sourceIds) {
@@ -242,10 +260,16 @@ async function applyUnits(
 					);
 				}
 				versions(op, unit.entityId, facts); // rejects a version from the future before any write
+				if (user.role === 'OWNER') splitOwnerPart(unit);
 				byDoc.set(docName, [...(byDoc.get(docName) ?? []), unit]);
 			} catch (error) {
 				unit.error = rejection(error, deps.logger);
 			}
+		}
+		// Owner parts after every crew part: each applies only when its job's part did.
+		for (const unit of units) {
+			const part = unit.ownerPart;
+			if (part?.docName) byDoc.set(part.docName, [...(byDoc.get(part.docName) ?? []), part]);
 		}
 		await Promise.all(
 			[...byDoc.keys()].map(async (docName) => {
@@ -261,6 +285,7 @@ async function applyUnits(
 			await connections.get(docName)?.transact((doc: Y.Doc) => {
 				for (const unit of docUnits) {
 					const op = unit.batched.op;
+					if (unit.part === 'owner' && units.some((u) => u.ownerPart === unit && u.error)) continue;
 					try {
 						const { currentVersion, base } = versions(op, unit.entityId, facts);
 						unit.outcome = applyOperation({
@@ -268,6 +293,7 @@ async function applyUnits(
 							op,
 							entityId: unit.entityId,
 							jobId: unit.jobId,
+							...(unit.part ? { part: unit.part } : {}),
 							ctx,
 							role: user.role,
 							currentVersion,
@@ -308,6 +334,34 @@ async function applyUnits(
 			[...connections.values()].map((c) => c.disconnect({ unloadImmediately: false }))
 		);
 	}
+}
+
+/**
+ * Moves an owner's job operation's owner-only fields (price) into a unit of their own on the
+ * `job-owner:` document, so the shared `job:` document never holds them (SPEC AUD-2). Validated here,
+ * before any write, so an invalid price rejects the whole operation and changes nothing (VAL-1).
+ * A worker's operation keeps them, and `applyOperation` refuses it whatever the value (VIS-3).
+ */
+function splitOwnerPart(unit: Unit): void {
+	const op = unit.batched.op;
+	if (op.entity !== 'job' || !op.data) return;
+	const ownerData: Record<string, unknown> = {};
+	const sharedData: Record<string, unknown> = { ...op.data };
+	for (const field of OWNER_ONLY_FIELDS.job) {
+		if (!Object.hasOwn(sharedData, field)) continue;
+		ownerData[field] = sharedData[field];
+		delete sharedData[field];
+	}
+	if (Object.keys(ownerData).length === 0) return;
+	checkFields(ENTITY_DEFS.job, ownerData);
+	unit.batched = { ...unit.batched, op: { ...op, data: sharedData } };
+	unit.ownerPart = {
+		batched: { ...unit.batched, op: { ...op, type: 'update', data: ownerData } },
+		entityId: unit.entityId,
+		docName: docName('job-owner', unit.entityId),
+		jobId: unit.jobId,
+		part: 'owner'
+	};
 }
 
 interface Facts {
