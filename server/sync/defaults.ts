@@ -32,6 +32,8 @@ export const syncDefaults = {
 	retentionPauseMs: 5,
 	/** The live stream (`GET /api/sync/stream`): changes per pull behind one notification. */
 	streamPullLimit: 500,
+	/** The live stream also pulls this often without a notification (changes projected by another instance). */
+	streamPollMs: 5000,
 	/** The live stream's `retry:` hint to EventSource clients. */
 	streamRetryMs: 3000
 } as const;

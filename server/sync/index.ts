@@ -8,7 +8,8 @@ import { type BoardStreams, mountBoardRoutes } from '../projection/board-routes.
 import { createProjectionExtension, type ProjectionExtension } from '../projection/extension.ts';
 import type { RemovedAssignment } from '../projection/write.ts';
 import { defaultPolicy, type PolicyTable } from './policy.ts';
-import { mountSyncRoutes } from './routes.ts';
+import { entitiesParam, mountSyncRoutes } from './routes.ts';
+import { mountSyncStream, type SyncStreams } from './stream.ts';
 
 export interface SyncApiOptions {
 	db: Db;
@@ -40,11 +41,13 @@ export function createSyncApi(options: SyncApiOptions): SyncApi {
 		...(options.onAssignmentsRemoved ? { onAssignmentsRemoved: options.onAssignmentsRemoved } : {})
 	});
 	let streams: BoardStreams | undefined;
+	let syncStreams: SyncStreams | undefined;
 	// Ends the board's event streams at shutdown (app.close runs onDestroy before closing HTTP).
 	const shutdown: Extension = {
 		extensionName: 'khs-sync-shutdown',
 		async onDestroy() {
 			streams?.closeAll();
+			syncStreams?.closeAll();
 		}
 	};
 	return {
@@ -59,6 +62,13 @@ export function createSyncApi(options: SyncApiOptions): SyncApi {
 				clock: new HybridClock(),
 				policy: options.policy ?? defaultPolicy,
 				logger: logger.child({ subsystem: 'sync' })
+			});
+			syncStreams = mountSyncStream(router, {
+				db: options.db,
+				authenticate: services.authenticate,
+				projection,
+				logger: logger.child({ subsystem: 'sync-stream' }),
+				parseEntities: entitiesParam
 			});
 			streams = mountBoardRoutes(router, { db: options.db, authenticate: services.authenticate, projection });
 		}

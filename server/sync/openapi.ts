@@ -54,6 +54,10 @@ function queryParams(s: z.ZodObject) {
 	}));
 }
 
+const resyncDescription =
+	'resync_required: lastSyncToken is older than the change log retention horizon (CHANGE_LOG_RETENTION_DAYS). ' +
+	'Discard the local copy, pull from no token until hasMore is false, then continue from the returned token.';
+
 let cached: unknown;
 
 export function openApiDocument(): unknown {
@@ -90,7 +94,43 @@ export function openApiDocument(): unknown {
 				get: {
 					summary: 'Changes and deletions after lastSyncToken, one page',
 					parameters: queryParams(PullQuerySchema),
-					responses: { '200': json(PullResponseSchema), ...errors }
+					responses: {
+						'200': json(PullResponseSchema),
+						...errors,
+						'410': json(ErrorResponseSchema, resyncDescription)
+					}
+				}
+			},
+			'/api/sync/stream': {
+				get: {
+					summary:
+						'Live change stream (Server-Sent Events): the pull feed, pushed. Same visibility and tokens as pull. ' +
+						'`event: changes` (data: {changes, deletions, syncToken}; `id:` = that syncToken), `event: synced` once ' +
+						'caught up, `event: resync_required` before the server ends a stream whose token fell behind retention. ' +
+						'Resume after a disconnect with `Last-Event-ID: <last id>` (EventSource sends it), which wins over lastSyncToken.',
+					parameters: [
+						{ name: 'lastSyncToken', in: 'query', required: false, schema: { type: 'string' } },
+						{
+							name: 'entities',
+							in: 'query',
+							required: false,
+							schema: { type: 'string' },
+							description: 'comma-separated: customer, job, material'
+						},
+						{
+							name: 'token',
+							in: 'query',
+							required: false,
+							schema: { type: 'string' },
+							description: 'bearer token, for EventSource (which cannot send headers)'
+						},
+						{ name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' } }
+					],
+					responses: {
+						'200': { description: 'text/event-stream' },
+						...errors,
+						'410': json(ErrorResponseSchema, resyncDescription)
+					}
 				}
 			},
 			'/api/sync/status': {

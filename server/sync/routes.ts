@@ -27,12 +27,21 @@ const ENTITY_ALIASES: Readonly<Record<string, EntityName>> = {
  * HTTP-1 (docs/server-rules.md): an entity name from a path (404) or a query (400). Own keys only,
  * so `__proto__`, `constructor`, `toString` are unknown entities, not `Object.prototype` members.
  */
-function entityParam(value: string, field: string, status: 400 | 404): EntityName {
+export function entityParam(value: string, field: string, status: 400 | 404): EntityName {
 	const key = value.trim().toLowerCase();
 	const entity = Object.hasOwn(ENTITY_ALIASES, key) ? ENTITY_ALIASES[key] : undefined;
 	if (!entity)
 		throw new HttpError(status, 'unknown_entity', `unknown entity "${value.slice(0, 100)}"`, field);
 	return entity;
+}
+
+/** `entities=job,material` → entity names (400 unknown_entity); empty/absent → undefined (all). */
+export function entitiesParam(value: string | null | undefined): EntityName[] | undefined {
+	const list = value
+		?.split(',')
+		.filter((e) => e.trim() !== '')
+		.map((e) => entityParam(e, 'entities', 400));
+	return list && list.length > 0 ? list : undefined;
 }
 
 function badRequest(error: { issues: Array<{ path: PropertyKey[]; message: string }> }): HttpError {
