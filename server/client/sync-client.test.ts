@@ -4,11 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../sync/canonical.ts';
+import { runRetention } from '../sync/retention.ts';
 import { type SyncTestServer, startSyncServer, uuid } from '../sync/test-support.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { FileStorage } from './file-storage.ts';
 import { IndexedDbStorage, MemoryStorage, type QueuedOperation } from './storage.ts';
-import { MemoryEntityStore, SyncClient } from './sync-client.ts';
+import { MemoryEntityStore, type ResyncEvent, SyncClient } from './sync-client.ts';
 
 describe('backoff', () => {
 	it('is 1 s, 2 s, 4 s… capped at 30 s', () => {
@@ -177,5 +178,59 @@ describe.each(['pg', 'pglite'] as const)('SyncClient against a running server (%
 		const mine: Record<string, string> = {};
 		for (const [id, data] of local.maps.material) mine[id] = await sha256Hex(canonicalJson(data));
 		expect(mine).toEqual(res.body.checksums);
+	});
+
+	it('FEED-4: behind the retention horizon it resyncs by itself to exactly the server state, keeps its queue, and reports it', async () => {
+		const local = new MemoryEntityStore();
+		const events: ResyncEvent[] = [];
+		const c = client({ local, onResync: (e) => events.push(e) });
+		await c.pull();
+		// A stale local entity the server no longer has: a full resync must not keep it.
+		const ghost = uuid();
+		local.maps.material.set(ghost, { id: ghost, jobId, name: 'ghost', version: 1 });
+		const other = client({ deviceId: 'node-2' });
+		const materialId = uuid();
+		for (const [type, data] of [
+			['create', { jobId, name: 'rev', quantity: 1 }],
+			['update', { quantity: 2 }],
+			['update', { quantity: 3 }]
+		] as const) {
+			await other.enqueue({
+				id: uuid(),
+				timestamp: Date.now(),
+				type,
+				entity: 'material',
+				entityId: materialId,
+				data
+			});
+			expect((await other.push()).failed).toBe(0);
+		}
+		await c.enqueue({
+			id: uuid(),
+			timestamp: Date.now(),
+			type: 'update',
+			entity: 'job',
+			entityId: jobId,
+			data: { title: 'queued while behind' }
+		});
+		await server.db.query(`UPDATE change_log SET changed_at = now() - interval '40 days'`);
+		expect((await runRetention(server.db, { changeLogRetentionDays: 30 })).changeLogDeleted).toBeGreaterThan(
+			0
+		);
+
+		await c.pull();
+		expect(events).toHaveLength(1);
+		expect(events[0]).toMatchObject({ count: 1 });
+		expect(c.resyncCount).toBe(1);
+		expect((await c.queue()).map((q) => q.data)).toEqual([{ title: 'queued while behind' }]);
+		for (const entity of ['customer', 'job', 'material'] as const) {
+			const res = await server.call(token, 'GET', `/api/sync/checksums/${entity}`);
+			const mine: Record<string, string> = {};
+			for (const [id, data] of local.maps[entity]) mine[id] = await sha256Hex(canonicalJson(data));
+			expect(mine).toEqual(res.body.checksums);
+		}
+		// Inside the horizon again: the next pull is incremental.
+		await c.pull();
+		expect(c.resyncCount).toBe(1);
 	});
 });

@@ -50,7 +50,25 @@ export interface SyncClientOptions {
 	onFailed?: (op: QueuedOperation) => void;
 	/** Deleted entities: kept locally as tombstones (default) or removed. */
 	keepDeleted?: boolean;
+	/**
+	 * Told after the client resynced by itself because the server answered 410 `resync_required`
+	 * (its token was older than the change log's retention horizon, docs/server-rules.md FEED-4).
+	 */
+	onResync?: (event: ResyncEvent) => void;
 }
+
+/** A full resync the client did on its own (FEED-4). */
+export interface ResyncEvent {
+	/** The server's explanation from the 410 body. */
+	reason: string;
+	/** Local entities dropped before the full pull (it put back everything that still exists). */
+	discarded: number;
+	/** How many resyncs this client has done since it was created. */
+	count: number;
+}
+
+/** Resyncs one pull() may start before giving up (retention passing a full pull mid-way, repeatedly). */
+const MAX_RESYNCS_PER_PULL = 3;
 
 export class SyncHttpError extends Error {
 	override readonly name = 'SyncHttpError';
@@ -76,6 +94,7 @@ export class SyncClient {
 	private readonly batcher = new OperationBatcher();
 	private readonly fetchImpl: typeof fetch;
 	private readonly now: () => number;
+	private resyncs = 0;
 
 	constructor(private readonly options: SyncClientOptions) {
 		this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
@@ -115,6 +134,11 @@ export class SyncClient {
 
 	get syncToken(): string | undefined {
 		return this.state.syncToken;
+	}
+
+	/** Full resyncs done after 410 resync_required since this client was created. */
+	get resyncCount(): number {
+		return this.resyncs;
 	}
 
 	/** When the next pending operation may be retried (ms epoch), or undefined when none waits. */
@@ -217,9 +241,41 @@ export class SyncClient {
 		};
 	}
 
-	/** Pages from the stored token until `hasMore` is false, applying each page, then stores the token. */
+	/**
+	 * Pages from the stored token until `hasMore` is false, applying each page, then stores the token.
+	 * A 410 `resync_required` (token behind the retention horizon) discards the local copy of the
+	 * pulled entities and pulls everything from no token (FEED-4); queued operations are kept.
+	 */
 	async pull(entities?: readonly EntityName[]): Promise<{ changes: number; deletions: number }> {
 		await this.ready();
+		for (let attempt = 0; ; attempt++) {
+			try {
+				return await this.pullPages(entities);
+			} catch (error) {
+				const resync =
+					error instanceof SyncHttpError && error.status === 410 && error.code === 'resync_required';
+				if (!resync || attempt >= MAX_RESYNCS_PER_PULL) throw error;
+				const discarded = await this.discardLocal(entities);
+				this.state.syncToken = undefined;
+				await this.persist();
+				this.resyncs++;
+				this.options.onResync?.({ reason: error.message, discarded, count: this.resyncs });
+			}
+		}
+	}
+
+	private async discardLocal(entities?: readonly EntityName[]): Promise<number> {
+		let discarded = 0;
+		for (const entity of entities ?? (['customer', 'job', 'material'] as const)) {
+			for (const id of (await this.options.local.all(entity)).keys()) {
+				await this.options.local.remove(entity, id);
+				discarded++;
+			}
+		}
+		return discarded;
+	}
+
+	private async pullPages(entities?: readonly EntityName[]): Promise<{ changes: number; deletions: number }> {
 		let changes = 0;
 		let deletions = 0;
 		for (;;) {
