@@ -4,7 +4,13 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
 	plugins: [sveltekit()],
 	test: {
-		include: ['crdt/**/*.test.ts', 'server/**/*.test.ts', 'tests/**/*.test.ts', 'src/**/*.test.ts'],
+		include: [
+			'crdt/**/*.test.ts',
+			'migrations/**/*.test.ts',
+			'server/**/*.test.ts',
+			'tests/**/*.test.ts',
+			'src/**/*.test.ts'
+		],
 		// Integration tests start real servers and databases; give them room, never retry.
 		testTimeout: 30_000,
 		hookTimeout: 60_000

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DbError } from './errors.ts';
 import type { Db, Tx } from './port.ts';
 
@@ -10,15 +10,25 @@ export const migrateDefaults = {
 	dir: fileURLToPath(new URL('../../migrations/', import.meta.url))
 } as const;
 
-/** One `migrations/NNN_name.sql` file. */
+/** One `migrations/NNN_name.sql` or `NNN_name.ts` file. */
 export interface Migration {
 	/** The NNN prefix; migrations apply in ascending order, each exactly once. */
 	version: number;
 	/** The file name, e.g. `001_documents.sql`. */
 	name: string;
-	sql: string;
-	/** sha256 of the SQL, recorded when applied; an applied file must never change. */
+	/** Runs the migration inside its transaction (the SQL file, or a `.ts` file's `up`). */
+	run(tx: Tx): Promise<void>;
+	/** sha256 of the file, recorded when applied; an applied file must never change. */
 	checksum: string;
+}
+
+/**
+ * A data migration: `migrations/NNN_name.ts` exporting `up`, for a step SQL cannot express (moving
+ * fields between Yjs documents). It runs like a SQL file: in order, once, in one transaction with its
+ * record, under the migration lock — so it must do all its work through `tx`.
+ */
+export interface DataMigrationModule {
+	up(tx: Tx): Promise<void>;
 }
 
 /** Structured logger shape (pino's `info`/`warn` fit). */
@@ -38,22 +48,35 @@ export interface MigrateResult {
 	applied: string[];
 }
 
-const FILE_NAME = /^(\d{3,})_[a-z0-9_]+\.sql$/;
+const FILE_NAME = /^(\d{3,})_[a-z0-9_]+\.(sql|ts)$/;
+
+const isMigrationFile = (name: string) =>
+	name.endsWith('.sql') || (name.endsWith('.ts') && !name.endsWith('.test.ts') && !name.endsWith('.d.ts'));
 
 /** Reads and validates the migration files, sorted by version. */
 export async function loadMigrations(dir: string = migrateDefaults.dir): Promise<Migration[]> {
-	const names = (await readdir(dir)).filter((name) => name.endsWith('.sql')).sort();
+	const names = (await readdir(dir)).filter(isMigrationFile).sort();
 	const migrations: Migration[] = [];
 	for (const name of names) {
 		const match = FILE_NAME.exec(name);
 		if (!match?.[1])
-			throw new DbError('MIGRATION_INVALID', `migration file name must be NNN_name.sql: ${name}`);
+			throw new DbError('MIGRATION_INVALID', `migration file name must be NNN_name.sql or .ts: ${name}`);
 		const version = Number(match[1]);
 		const clash = migrations.find((m) => m.version === version);
 		if (clash)
 			throw new DbError('MIGRATION_INVALID', `two migrations numbered ${version}: ${clash.name}, ${name}`);
-		const sql = await readFile(`${dir}/${name}`, 'utf8');
-		migrations.push({ version, name, sql, checksum: createHash('sha256').update(sql).digest('hex') });
+		const path = `${dir}/${name}`;
+		const source = await readFile(path, 'utf8');
+		const run = name.endsWith('.sql')
+			? async (tx: Tx) => {
+					await tx.query(source);
+				}
+			: async (tx: Tx) => {
+					const module = (await import(pathToFileURL(path).href)) as Partial<DataMigrationModule>;
+					if (typeof module.up !== 'function') throw new Error(`${name} exports no up(tx)`);
+					await module.up(tx);
+				};
+		migrations.push({ version, name, run, checksum: createHash('sha256').update(source).digest('hex') });
 	}
 	return migrations.sort((a, b) => a.version - b.version);
 }
@@ -104,7 +127,7 @@ export async function migrate(db: Db, options: MigrateOptions = {}): Promise<Mig
 				return false;
 			}
 			try {
-				await tx.query(migration.sql);
+				await migration.run(tx);
 			} catch (error) {
 				throw new DbError('MIGRATION_FAILED', `${migration.name}: ${(error as Error).message}`, {
 					cause: error

@@ -5,6 +5,7 @@ import {
 	docName,
 	HybridClock,
 	JobDoc,
+	JobOwnerDoc,
 	type JobStatus,
 	MaterialListDoc,
 	type WriteContext
@@ -143,13 +144,16 @@ export function demoDocuments(crew: DemoCrew, nowMs = Date.now()): DemoDocument[
 						scheduledStart: start,
 						scheduledEnd: start + job.days * DAY_MS,
 						address: CUSTOMERS[job.customer]?.address ?? '',
-						price: job.price,
 						deleted: false
 					},
 					nowMs
 				);
 				view.entity.replaceMembers(job.crew.map((i) => crew.workerIds[i]));
 			}
+		});
+		documents.push({
+			name: docName('job-owner', id),
+			write: (doc) => new JobOwnerDoc(doc, id, ctx).entity.set({ price: job.price })
 		});
 		documents.push({
 			name: docName('materials', id),
