@@ -141,7 +141,10 @@ describe.each<TestDbKind>(['pg', 'pglite'])('migration 008: split job audiences 
 		// The owner still reads the price on the projected job, before the owner document ever loads.
 		const server = await assembleServer({ db, logger: silentLogger(), authSecret: testAuthSecret });
 		try {
-			const connection = await server.app.hocuspocus.openDirectConnection(`job:${jobId}`, {});
+			const connection = await server.app.hocuspocus.openDirectConnection(`job:${jobId}`, {
+				user: { id: OWNER_ID, name: 'Owner', role: 'OWNER' },
+				access: 'write'
+			});
 			await server.sync.projection.projectNow(`job:${jobId}`);
 			await connection.disconnect();
 			const { rows } = await db.query<{ data: Record<string, unknown> }>(
