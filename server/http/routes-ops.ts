@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { BackupError, dumpPgliteBackup } from '../db/backup.ts';
 import type { Db } from '../db/port.ts';
 import { registry } from '../metrics.ts';
 import { httpDefaults } from './defaults.ts';
@@ -49,6 +50,28 @@ export function mountOpsRoutes(
 			status: ok ? 200 : 503,
 			json: draining ? { ok, db: dbUp ? 'up' : 'down', draining } : { ok, db: dbUp ? 'up' : 'down' }
 		};
+	});
+
+	// OPS-2: an owner downloads a consistent backup of the embedded database while it runs.
+	router.get('/api/ops/backup', async (ctx) => {
+		const user = await ctx.authenticate();
+		if (user.role !== 'OWNER') throw new HttpError(403, 'forbidden', 'only the owner can download backups');
+		let backup: Uint8Array;
+		try {
+			backup = await dumpPgliteBackup(deps.db);
+		} catch (error) {
+			if (error instanceof BackupError) throw new HttpError(409, error.code, error.message);
+			throw error;
+		}
+		ctx.log.info({ bytes: backup.byteLength, by: user.id }, 'backup downloaded');
+		ctx.res.writeHead(200, {
+			'content-type': 'application/gzip',
+			'content-length': String(backup.byteLength),
+			'content-disposition': `attachment; filename="khs-backup-${new Date().toISOString().replace(/[:.]/g, '-')}.tar.gz"`,
+			'cache-control': 'no-store'
+		});
+		ctx.res.end(backup);
+		return undefined;
 	});
 
 	router.get('/metrics', async (ctx) => {
