@@ -13,6 +13,7 @@ import type { Db } from './db/port.ts';
 import { createDocStore, type DocStore } from './docs/store.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
+import { countStoreFailures } from './store-failures.ts';
 import { createSyncApi, type SyncApi } from './sync/index.ts';
 import type { PolicyTable } from './sync/policy.ts';
 import { type RetentionSettings, type RetentionWorker, startRetention } from './sync/retention.ts';
@@ -58,7 +59,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		retention: retentionSettings,
 		...appOptions
 	} = options;
-	const store = instrumentDocStore(createDocStore(db));
+	const store = instrumentDocStore(countStoreFailures(createDocStore(db)));
 	const persistence = createPersistenceExtension({
 		store,
 		logger: logger.child({ subsystem: 'persistence' }),

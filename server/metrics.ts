@@ -86,6 +86,35 @@ export const metrics = {
 		labelNames: ['method', 'route', 'status'] as const,
 		registers: [registry]
 	}),
+	/** Duration of one sync (push, pull, websocket initial sync), for the spec's slow-sync alert (> 30 s). */
+	syncDuration: new Histogram({
+		name: 'khs_sync_duration_seconds',
+		help: 'Duration of one sync, by kind (push, pull, ws_sync)',
+		labelNames: ['kind'] as const,
+		buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+		registers: [registry]
+	}),
+	/** Field conflicts reported by syncs, for the spec's high-conflict alert (> 10 in one sync). */
+	syncConflicts: new Counter({
+		name: 'khs_sync_conflicts_total',
+		help: 'Field conflicts reported by syncs',
+		labelNames: ['kind'] as const,
+		registers: [registry]
+	}),
+	/** The spec's alerts as they fire (slow_sync, high_conflicts), one per offending sync. */
+	syncAlerts: new Counter({
+		name: 'khs_sync_alerts_total',
+		help: 'Syncs over the spec alert thresholds, by alert (slow_sync, high_conflicts)',
+		labelNames: ['alert'] as const,
+		registers: [registry]
+	}),
+	/** Document store operations that failed (a failed append means an edit was not made durable). */
+	storeFailures: new Counter({
+		name: 'khs_store_failures_total',
+		help: 'Failed document store operations, by operation',
+		labelNames: ['op'] as const,
+		registers: [registry]
+	}),
 	/** Rows removed by retention (server/sync/retention.ts), by table. */
 	retentionDeleted: new Counter({
 		name: 'khs_retention_deleted_total',

@@ -37,13 +37,18 @@ export interface SyncHealthReport {
 }
 
 function alertOn(logger: Logger, record: SyncRecord): void {
+	if (record.durationMs !== null)
+		metrics.syncDuration.observe({ kind: record.kind }, record.durationMs / 1000);
+	if (record.conflicts > 0) metrics.syncConflicts.inc({ kind: record.kind }, record.conflicts);
 	if (record.durationMs !== null && record.durationMs > syncDefaults.slowSyncAlertMs) {
+		metrics.syncAlerts.inc({ alert: 'slow_sync' });
 		logger.warn(
 			{ alert: 'slow_sync', ...record },
 			`sync took ${Math.round(record.durationMs)} ms (over 30 s)`
 		);
 	}
 	if (record.conflicts > syncDefaults.highConflictAlertCount) {
+		metrics.syncAlerts.inc({ alert: 'high_conflicts' });
 		logger.warn(
 			{ alert: 'high_conflicts', ...record },
 			`${record.conflicts} conflicts in one sync (over 10)`
