@@ -12,6 +12,7 @@ import { AuthError } from '../auth/tokens.ts';
 import type { Logger } from '../logger.ts';
 import { metrics, trackLoadedDocuments } from '../metrics.ts';
 import type { AccessLevel, DocumentAccess } from './access.ts';
+import { createPresenceExtension } from './presence.ts';
 
 /** What every Hocuspocus hook finds in `context` once a connection is authenticated. */
 export interface CollabContext {
@@ -143,6 +144,6 @@ export function createHocuspocus(options: CollabOptions): Hocuspocus<CollabConte
 	return new Hocuspocus<CollabContext>({
 		...collabDefaults,
 		...options.hocuspocus,
-		extensions: [authExtension, metricsExtension, ...(options.extensions ?? [])]
+		extensions: [authExtension, metricsExtension, createPresenceExtension(), ...(options.extensions ?? [])]
 	});
 }
