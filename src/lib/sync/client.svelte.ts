@@ -5,13 +5,14 @@ import { HybridClock } from '$crdt/clock.ts';
 import { docName as makeDocName, parseDocName } from '$crdt/doc-names.ts';
 import { CustomerDoc, JobDoc, MaterialListDoc } from '$crdt/documents.ts';
 import type { Entity, FieldConflict, WriteContext } from '$crdt/entity.ts';
+import { write } from '$lib/job/write.ts';
 import { session } from '$lib/session/store.svelte.ts';
 import { notices } from '$lib/ui/notices.svelte.ts';
 import { syncDefaults } from './defaults.ts';
 import { parseServerMessage } from './durability.ts';
 import { editKey } from './edit-key.ts';
 import { logSync } from './log.ts';
-import { mergeNotices, SeenNotices } from './merge-notices.ts';
+import { formatValue, mergeNotices, SeenNotices } from './merge-notices.ts';
 import { localStoragePendingStore, PendingTracker } from './pending.ts';
 import { people } from './people.svelte.ts';
 import { rejectedNotice } from './plain-words.ts';
@@ -200,11 +201,10 @@ export class DocSession {
 		if (awareness.getLocalState()?.user) return;
 		const user = this.ctx.writer;
 		const color = PRESENCE_COLORS[hash(user.userId) % PRESENCE_COLORS.length] ?? '#555';
-		awareness.setLocalStateField('user', {
-			id: user.userId,
-			name: session.current?.user.name ?? '',
-			role: user.role,
-			color
+		// Not setLocalStateField: it does nothing while the local state is null (never shown yet).
+		awareness.setLocalState({
+			...(awareness.getLocalState() ?? {}),
+			user: { id: user.userId, name: session.current?.user.name ?? '', role: user.role, color }
 		});
 	}
 
@@ -318,9 +318,17 @@ export class DocSession {
 			offlineWriteAgeMs: syncDefaults.offlineWriteAgeMs
 		});
 		for (const notice of found) {
-			if (this.seen.firstTime(notice.key)) {
-				notices.push('merge', notice.text, this.subject(byId.get(notice.entityId) ?? null));
-			}
+			if (!this.seen.firstTime(notice.key)) continue;
+			const entity = byId.get(notice.entityId) ?? null;
+			// The side whose value lost can put it back in one tap (a new write, seen by everyone).
+			const action =
+				notice.side === 'lost' && entity
+					? {
+							label: `Use mine (${formatValue(notice.field, notice.mine)})`,
+							run: () => write(() => entity.set({ [notice.field]: notice.mine }))
+						}
+					: undefined;
+			notices.push('merge', notice.text, this.subject(entity), action);
 		}
 	}
 
@@ -357,6 +365,8 @@ class SyncClient {
 	private readonly docs = new Map<string, DocSession>();
 	private seen: SeenNotices | null = null;
 	private listening = false;
+	/** Bumped whenever a document opens or closes: reactive views of `openDocs()` read it. */
+	revision = $state(0);
 
 	private ensureSocket(): HocuspocusProviderWebsocket {
 		if (this.socket) return this.socket;
@@ -408,6 +418,7 @@ class SyncClient {
 			this.seen ??= new SeenNotices(localStorage);
 			doc = new DocSession(name, this.ensureSocket(), this.seen);
 			this.docs.set(name, doc);
+			this.revision++;
 		}
 		return doc;
 	}
@@ -446,7 +457,22 @@ class SyncClient {
 	}
 
 	openDocs(): DocSession[] {
+		void this.revision;
 		return [...this.docs.values()];
+	}
+
+	/** Values waiting for the owner's choice (USER_CHOICE conflicts) in the documents on this device. */
+	choicesWaiting(): number {
+		let count = 0;
+		for (const d of this.openDocs()) {
+			if (d.kind !== 'customer') continue;
+			void d.version;
+			count += d
+				.customer()
+				.conflicts()
+				.filter((c) => c.needsChoice).length;
+		}
+		return count;
 	}
 
 	/** Every USER_CHOICE or merged conflict in the open documents (debug export). */
@@ -489,6 +515,7 @@ class SyncClient {
 			}
 			if (this.docs.get(doc.name) === doc) this.docs.delete(doc.name);
 			doc.destroy();
+			this.revision++;
 		};
 		doc.lingerTimer = setTimeout(close, afterMs);
 	}

@@ -16,6 +16,8 @@ export const syncDefaults = {
 	offlineLiveDocs: 30,
 	/** How often the background documents beyond the live bound are synced again, and the plan refreshed. */
 	offlineRefreshMs: 120_000,
+	/** A board change re-plans the offline set at most this often (new or removed jobs). */
+	offlinePlanEveryMs: 3_000,
 	/** A background document that has not synced by then counts as not ready this pass. */
 	offlineDocTimeoutMs: 15_000,
 	/** A closed page's document stays connected this long, so flipping between pages is instant. */

@@ -53,11 +53,16 @@ describe('merge notices', () => {
 		const texts = mergeNotices(entities, noticeCtx('olivia')).map((n) => n.text);
 		expect(texts).toEqual([
 			'Quantity is 8, not 3: Ana raised it while working offline. The higher amount is kept.',
-			'Purchased is ticked: Ana ticked it while working offline. A tick wins over an un-tick made at the same time.'
+			'Purchased is ticked: Ana ticked it while working offline. A tick wins over an un-tick when neither saw the other.'
 		]);
-		// Ana's own values stood: nothing to tell her.
+		// Both sides are told: Ana's values stood over the owner's, and she hears so too.
 		const anaEntities = ana.list.ids().map((id) => ana.list.require(id));
-		expect(mergeNotices(anaEntities, noticeCtx('ana'))).toEqual([]);
+		const anaNotices = mergeNotices(anaEntities, noticeCtx('ana'));
+		expect(anaNotices.map((n) => n.text)).toEqual([
+			'Quantity is 8: your change was kept over Olivia’s 3, made while working offline. The higher amount is kept.',
+			'Purchased is ticked: your change was kept over Olivia’s not ticked, made while working offline. A tick wins over an un-tick when neither saw the other.'
+		]);
+		expect(anaNotices.map((n) => n.side)).toEqual(['kept', 'kept']);
 	});
 
 	it('says "while you were offline" when my write was made offline', () => {
@@ -93,6 +98,23 @@ describe('merge notices', () => {
 		expect(notice?.text).toBe(
 			'Quantity is 8, not 3: Ana raised it while working offline. The higher amount is kept.'
 		);
+	});
+
+	it('tells the true time between the two changes, never "at the same time" for minutes apart', () => {
+		let t = 1_000_000;
+		const owner = replica('olivia', 'OWNER', () => t);
+		const ana = replica('ana', 'WORKER', () => t);
+		owner.list.add({ id: 'm1', name: 'Nails', quantity: 5 });
+		sync(owner.doc, ana.doc);
+		ana.list.require('m1').set({ quantity: 8 });
+		t += 4 * 60_000;
+		owner.list.require('m1').set({ quantity: 3 });
+		sync(owner.doc, ana.doc);
+		const [notice] = mergeNotices([owner.list.require('m1')], noticeCtx('olivia', { now: t + 100 }));
+		expect(notice?.text).toBe(
+			'Quantity is 8, not 3: Ana raised it while working offline, 4 min before your change. The higher amount is kept.'
+		);
+		expect(notice?.text).not.toContain('at the same time');
 	});
 
 	it('leaves USER_CHOICE conflicts to the inbox', () => {

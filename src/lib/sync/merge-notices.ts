@@ -15,6 +15,10 @@ export interface MergeNotice {
 	field: string;
 	/** Plain-words sentence, e.g. "Quantity is 8, not 3: Ana raised it while you were offline." */
 	text: string;
+	/** Which side this person is on: their value lost (`lost`) or stood over another (`kept`). */
+	side: 'lost' | 'kept';
+	/** The value this person wrote, for an action that puts it back (`lost` only). */
+	mine: JsonScalar;
 }
 
 export interface NoticeContext {
@@ -69,13 +73,29 @@ export function mergeNotices(entities: Iterable<Entity>, ctx: NoticeContext): Me
 			const state = entity.field(field);
 			if (state.entries.length < 2) continue;
 			const mine = state.entries.find((e) => e.u === ctx.userId && e.d === ctx.deviceId);
-			if (!mine || sameValue(mine.v, state.value)) continue;
+			if (!mine) continue;
+			if (sameValue(mine.v, state.value)) {
+				// Both sides are told: mine stood over a concurrent different value of someone else's.
+				const other = state.entries.filter((e) => e !== mine && !sameValue(e.v, state.value)).at(-1);
+				if (!other) continue;
+				found.push({
+					key: `${entity.id}|${field}|${other.t}.${other.c}|kept`,
+					entityId: entity.id,
+					field,
+					side: 'kept',
+					mine: mine.v,
+					text: keptSentence(field, state.resolver, state.value, mine, other, ctx)
+				});
+				continue;
+			}
 			const winner = latestWith(state.entries, state.value, mine);
 			if (!winner) continue;
 			found.push({
 				key: `${entity.id}|${field}|${mine.t}.${mine.c}`,
 				entityId: entity.id,
 				field,
+				side: 'lost',
+				mine: mine.v,
 				text: sentence(field, state.resolver, state.value, mine, winner, ctx)
 			});
 		}
@@ -92,6 +112,61 @@ function latestWith(entries: readonly RegisterEntry[], value: JsonScalar, mine: 
 	return entries.filter((e) => e !== mine && e.v === value).at(-1);
 }
 
+/** How far apart two writes were, in words: "a few seconds", "4 min", "2 h". */
+export function apart(ms: number): string {
+	const s = Math.abs(ms) / 1000;
+	if (s < 10) return 'a few seconds';
+	if (s < 90) return `${Math.round(s)} s`;
+	if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+	if (s < 36 * 3600) return `${Math.round(s / 3600)} h`;
+	return `${Math.round(s / 86_400)} days`;
+}
+
+/**
+ * When theirs was made, truthfully: "at the same time" only when it was; otherwise how long before
+ * or after mine, and who was offline. Two writes that did not see each other although they were
+ * made apart (or theirs arrived long after it was made): one of the two was offline.
+ */
+function timing(mine: RegisterEntry, theirs: RegisterEntry, ctx: NoticeContext): string {
+	const gap = theirs.t - mine.t;
+	const theirsOffline =
+		Math.abs(gap) > ctx.offlineWriteAgeMs / 3 || ctx.now - theirs.t > ctx.offlineWriteAgeMs;
+	const offline = ctx.wasOffline(mine.t)
+		? 'while you were offline'
+		: theirsOffline
+			? 'while working offline'
+			: '';
+	if (Math.abs(gap) < 10_000) return offline || 'at the same time';
+	return `${offline}, ${apart(gap)} ${gap < 0 ? 'before' : 'after'} your change`.replace(/^, /, '');
+}
+
+function nameOfWriter(entry: RegisterEntry, ctx: NoticeContext, self: string): string {
+	return entry.u === ctx.userId
+		? self
+		: (ctx.nameOf(entry.u) ?? (entry.r === 'OWNER' ? 'The owner' : 'A crew member'));
+}
+
+function keptSentence(
+	field: string,
+	resolver: string,
+	value: JsonScalar,
+	mine: RegisterEntry,
+	other: RegisterEntry,
+	ctx: NoticeContext
+): string {
+	const who = nameOfWriter(other, ctx, 'your other device');
+	const whose = who === 'your other device' ? 'your other device’s' : `${who}’s`;
+	const why =
+		resolver === 'max'
+			? 'The higher amount is kept.'
+			: resolver === 'or'
+				? 'A tick wins over an un-tick when neither saw the other.'
+				: resolver === 'role' && mine.r === 'OWNER' && other.r !== 'OWNER'
+					? "The owner's change wins."
+					: 'The later change wins.';
+	return `${fieldLabel(field)} is ${formatValue(field, value)}: your change was kept over ${whose} ${formatValue(field, other.v)}, made ${timing(mine, other, ctx)}. ${why}`;
+}
+
 function sentence(
 	field: string,
 	resolver: string,
@@ -100,19 +175,8 @@ function sentence(
 	winner: RegisterEntry,
 	ctx: NoticeContext
 ): string {
-	const who =
-		winner.u === ctx.userId
-			? 'You, on another device,'
-			: (ctx.nameOf(winner.u) ?? (winner.r === 'OWNER' ? 'The owner' : 'A crew member'));
-	// Two writes that did not see each other although mine was made online and seconds apart from
-	// theirs (or theirs arrived long after it was made): theirs was made offline.
-	const theirsOffline =
-		Math.abs(winner.t - mine.t) > ctx.offlineWriteAgeMs / 3 || ctx.now - winner.t > ctx.offlineWriteAgeMs;
-	const when = ctx.wasOffline(mine.t)
-		? 'while you were offline'
-		: theirsOffline
-			? 'while working offline'
-			: 'at the same time';
+	const who = nameOfWriter(winner, ctx, 'You, on another device,');
+	const when = timing(mine, winner, ctx);
 	const lead =
 		typeof value === 'boolean'
 			? `${fieldLabel(field)} is ${formatValue(field, value)}`
@@ -121,7 +185,7 @@ function sentence(
 		case 'max':
 			return `${lead}: ${who} raised it ${when}. The higher amount is kept.`;
 		case 'or':
-			return `${lead}: ${who} ticked it ${when}. A tick wins over an un-tick made at the same time.`;
+			return `${lead}: ${who} ticked it ${when}. A tick wins over an un-tick when neither saw the other.`;
 		case 'role':
 			return `${lead}: ${who} changed it ${when}. ${winner.r === 'OWNER' && mine.r !== 'OWNER' ? "The owner's change wins." : 'The later change wins.'}`;
 		default:

@@ -53,7 +53,16 @@ class OfflineReady {
 		this.restore(userId);
 		sync.connect();
 		const token = session.token;
-		const events = token ? subscribeBoardEvents(token, () => this.refresh(false)) : null;
+		// A change on the board may add or remove a job of mine; at most one re-plan per interval,
+		// however busy the company is (every edit anywhere announces a change).
+		let planTimer: ReturnType<typeof setTimeout> | undefined;
+		const replan = () => {
+			planTimer ??= setTimeout(() => {
+				planTimer = undefined;
+				this.refresh(false);
+			}, syncDefaults.offlinePlanEveryMs);
+		};
+		const events = token ? subscribeBoardEvents(token, replan) : null;
 		const onOnline = () => {
 			// Edits made offline in documents no page has open go out now, not at the next start.
 			sync.resumePending();
@@ -64,6 +73,7 @@ class OfflineReady {
 		this.refresh(true);
 		const stop = () => {
 			events?.close();
+			clearTimeout(planTimer);
 			window.removeEventListener('online', onOnline);
 			clearInterval(timer);
 			for (const name of this.live) sync.unhold(name);
@@ -102,8 +112,8 @@ class OfflineReady {
 		// A saved copy means the server is not answering: keep what is on the device.
 		if (!board || board.stale || session.current?.user.id !== user.id) return;
 		this.working = true;
-		// Lists the pages read offline: customers and people.
-		void api.customers().catch(() => {});
+		// The customer list the pages read offline.
+		if (rotate) void api.customers().catch(() => {});
 		const plan = planOffline(board.data.jobs, user.role === 'OWNER');
 		const previous = new Set(this.names);
 		const wanted = new Set(plan.names);

@@ -13,17 +13,27 @@ export interface Notice {
 	subject?: string;
 	text: string;
 	at: number;
+	/** One thing the person can do about it ("Use mine (3)"); the notice closes when done. */
+	action?: NoticeAction;
+}
+
+export interface NoticeAction {
+	label: string;
+	run: () => void;
 }
 
 class NoticeStore {
 	items = $state<Notice[]>([]);
 	private next = 1;
 
-	push(kind: NoticeKind, text: string, subject?: string): number {
+	push(kind: NoticeKind, text: string, subject?: string, action?: NoticeAction): number {
 		const id = this.next++;
 		// The same sentence twice in a row (two docs reporting one rejection) shows once.
 		if (this.items.some((n) => n.text === text && n.subject === subject)) return id;
-		this.items = [...this.items, { id, kind, text, subject, at: Date.now() }].slice(-syncDefaults.noticeMax);
+		const notice: Notice = action
+			? { id, kind, text, subject, at: Date.now(), action }
+			: { id, kind, text, subject, at: Date.now() };
+		this.items = [...this.items, notice].slice(-syncDefaults.noticeMax);
 		// Informational notices (a merge outcome, a confirmation) close by themselves; a change the
 		// server undid or an error stays until dismissed, since it may need the person to act.
 		if (kind === 'info' || kind === 'merge') setTimeout(() => this.dismiss(id), syncDefaults.noticeTtlMs);
