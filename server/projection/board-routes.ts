@@ -1,9 +1,12 @@
 import type { ServerResponse } from 'node:http';
+import { parseDocName } from '../../crdt/index.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
+import type { AuthUser } from '../auth/roles.ts';
 import { AuthError } from '../auth/tokens.ts';
 import type { Db } from '../db/port.ts';
 import type { Router } from '../http/router.ts';
 import { unauthorized } from '../http/router.ts';
+import type { Logger } from '../logger.ts';
 import { sendJsonCompressed } from '../sync/compress.ts';
 import { syncDefaults } from '../sync/defaults.ts';
 import { readBoard, readCustomers, readUsers } from './board.ts';
@@ -22,7 +25,7 @@ export interface BoardStreams {
  */
 export function mountBoardRoutes(
 	router: Router,
-	deps: { db: Db; authenticate: Authenticator; projection: ProjectionExtension }
+	deps: { db: Db; authenticate: Authenticator; projection: ProjectionExtension; logger?: Logger }
 ): BoardStreams {
 	const streams = new Set<ServerResponse>();
 
@@ -42,8 +45,9 @@ export function mountBoardRoutes(
 	});
 
 	router.get('/api/board/events', async (ctx) => {
+		let user: AuthUser;
 		try {
-			await deps.authenticate(
+			user = await deps.authenticate(
 				ctx.url.searchParams.get('token') ?? ctx.req.headers.authorization?.replace(/^Bearer /i, '')
 			);
 		} catch (error) {
@@ -59,9 +63,15 @@ export function mountBoardRoutes(
 		});
 		res.write('retry: 3000\n\n');
 		streams.add(res);
-		const unsubscribe = deps.projection.onProjected(() => {
+		const concerns = eventAudience(deps.db, user);
+		const unsubscribe = deps.projection.onProjected((event) => {
 			// No payload: which documents changed is not every viewer's business; the board re-fetch is.
-			res.write('event: change\ndata: {}\n\n');
+			// And no event at all for what the viewer may not see: its timing alone tells (VIS-4).
+			concerns(event.documentName)
+				.then((yes) => {
+					if (yes && !res.writableEnded) res.write('event: change\ndata: {}\n\n');
+				})
+				.catch((err: unknown) => deps.logger?.error({ err, userId: user.id }, 'board event check failed'));
 		});
 		const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), syncDefaults.sseHeartbeatMs);
 		heartbeat.unref();
@@ -80,5 +90,44 @@ export function mountBoardRoutes(
 			for (const res of streams) res.end();
 			streams.clear();
 		}
+	};
+}
+
+/**
+ * Whether a projected document concerns what `user` sees on the board (server rule VIS-4): owners
+ * see everything; a worker the jobs they crew (asked after the change, so a crew change that adds
+ * or removes them reaches them), those jobs' materials and customers, and never `job-owner:` (price).
+ * One small query per event per worker stream: boards are few, and a cache would go stale with
+ * every crew change.
+ */
+function eventAudience(db: Db, user: AuthUser): (documentName: string) => Promise<boolean> {
+	if (user.role === 'OWNER') return async () => true;
+	const crewed = db
+		.query<{ job_id: string }>('SELECT job_id::text AS job_id FROM job_assignments WHERE user_id = $1', [
+			user.id
+		])
+		.then(({ rows }) => new Set(rows.map((r) => r.job_id)));
+	return async (documentName) => {
+		const ref = parseDocName(documentName);
+		if (!ref || ref.kind === 'job-owner' || ref.kind === 'private-notes') return false;
+		if (ref.kind === 'customer') {
+			const { rows } = await db.query(
+				`SELECT 1 FROM jobs j JOIN job_assignments a ON a.job_id = j.id
+				 WHERE a.user_id = $1 AND j.customer_id = $2 LIMIT 1`,
+				[user.id, ref.id]
+			);
+			return rows.length > 0;
+		}
+		const { rows } = await db.query('SELECT 1 FROM job_assignments WHERE user_id = $1 AND job_id = $2', [
+			user.id,
+			ref.id
+		]);
+		const onCrew = rows.length > 0;
+		// A job they just left still concerns them once: the board must drop it.
+		const known = await crewed;
+		const wasOnCrew = known.has(ref.id);
+		if (onCrew) known.add(ref.id);
+		else known.delete(ref.id);
+		return onCrew || (ref.kind === 'job' && wasOnCrew);
 	};
 }

@@ -205,6 +205,48 @@ describe('sync endpoints (pg)', () => {
 		expect((await fetch(`${server.http}/api/board/events?token=nope`)).status).toBe(401);
 	});
 
+	it("VIS-4 a worker's board stream carries no event for what they cannot see (other jobs, price)", async () => {
+		const controller = new AbortController();
+		const res = await fetch(`${server.http}/api/board/events?token=${encodeURIComponent(worker)}`, {
+			signal: controller.signal
+		});
+		const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+		let text = '';
+		const events = () => text.split('event: change').length - 1;
+		const eventCount = (count: number) =>
+			waitFor(`${count} board events`, (done) => {
+				const read = (): void => {
+					if (events() >= count) {
+						done();
+						return;
+					}
+					reader.read().then(
+						({ value, done: ended }) => {
+							text += new TextDecoder().decode(value ?? new Uint8Array());
+							if (events() >= count) done();
+							else if (!ended) read();
+						},
+						() => {}
+					);
+				};
+				read();
+			});
+		await push(owner, [
+			op({ type: 'update', entity: 'job', entityId: hiddenJob, data: { title: 'Secret move' } })
+		]);
+		await push(owner, [op({ type: 'update', entity: 'job', entityId: jobId, data: { price: 4321 } })]);
+		await push(owner, [
+			op({ type: 'update', entity: 'job', entityId: jobId, data: { status: 'in_progress' } })
+		]);
+		await eventCount(1);
+		await push(owner, [
+			op({ type: 'update', entity: 'job', entityId: jobId, data: { status: 'scheduled' } })
+		]);
+		await eventCount(2);
+		expect(events()).toBe(2);
+		controller.abort();
+	});
+
 	it('compresses responses (br, gzip) and accepts compressed request bodies', async () => {
 		for (const encoding of ['br', 'gzip'] as const) {
 			const res = await fetch(`${server.http}/api/sync/pull?limit=5000`, {

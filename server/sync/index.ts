@@ -70,7 +70,12 @@ export function createSyncApi(options: SyncApiOptions): SyncApi {
 				logger: logger.child({ subsystem: 'sync-stream' }),
 				parseEntities: entitiesParam
 			});
-			streams = mountBoardRoutes(router, { db: options.db, authenticate: services.authenticate, projection });
+			streams = mountBoardRoutes(router, {
+				db: options.db,
+				authenticate: services.authenticate,
+				projection,
+				logger: options.logger
+			});
 		}
 	};
 }
