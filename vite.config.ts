@@ -11,6 +11,8 @@ export default defineConfig({
 			'tests/**/*.test.ts',
 			'src/**/*.test.ts'
 		],
+		// Starts a throwaway Postgres / Redis when TEST_DATABASE_URL / TEST_REDIS_URL are not given.
+		globalSetup: ['tests/support/global-setup.ts'],
 		// Integration tests start real servers and databases; give them room, never retry.
 		testTimeout: 30_000,
 		hookTimeout: 60_000
