@@ -63,7 +63,7 @@ export function mountBoardRoutes(
 		});
 		res.write('retry: 3000\n\n');
 		streams.add(res);
-		const concerns = eventAudience(deps.db, user);
+		const concerns = boardEventAudience(deps.db, user);
 		const unsubscribe = deps.projection.onProjected((event) => {
 			// No payload: which documents changed is not every viewer's business; the board re-fetch is.
 			// And no event at all for what the viewer may not see: its timing alone tells (VIS-4).
@@ -100,7 +100,7 @@ export function mountBoardRoutes(
  * One small query per event per worker stream: boards are few, and a cache would go stale with
  * every crew change.
  */
-function eventAudience(db: Db, user: AuthUser): (documentName: string) => Promise<boolean> {
+export function boardEventAudience(db: Db, user: AuthUser): (documentName: string) => Promise<boolean> {
 	if (user.role === 'OWNER') return async () => true;
 	const crewed = db
 		.query<{ job_id: string }>('SELECT job_id::text AS job_id FROM job_assignments WHERE user_id = $1', [
