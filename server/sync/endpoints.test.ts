@@ -244,8 +244,16 @@ describe('sync endpoints (pg)', () => {
 			op({ type: 'update', entity: 'job', entityId: jobId, data: { status: 'scheduled' } })
 		]);
 		await eventCount(2);
-		expect(events()).toBe(2);
 		controller.abort();
+		// Which documents concern the worker, asked the way the stream asks before every event.
+		const concerns = boardEventAudience(server.db, { id: workerId, name: 'worker', role: 'WORKER' });
+		expect(await concerns(`job:${jobId}`)).toBe(true);
+		expect(await concerns(`materials:${jobId}`)).toBe(true);
+		expect(await concerns(`customer:${customerId}`)).toBe(true);
+		expect(await concerns(`job:${hiddenJob}`)).toBe(false);
+		expect(await concerns(`materials:${hiddenJob}`)).toBe(false);
+		expect(await concerns(`job-owner:${jobId}`)).toBe(false);
+		expect(await concerns(`customer:${uuid()}`)).toBe(false);
 	});
 
 	it('compresses responses (br, gzip) and accepts compressed request bodies', async () => {
