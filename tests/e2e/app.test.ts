@@ -172,19 +172,26 @@ describe('app end to end', () => {
 		expect(await ana.getByTestId('job-price').count()).toBe(0);
 		expect(await ana.locator('main').textContent()).not.toMatch(/8[,.]?400/);
 
-		// The UI offers no price field, so write it the way a tampered client would.
-		await ana.evaluate((jobId) => {
+		// The price lives in `job-owner:`, which the app never opens for a worker (crdt AUD-2). A tampered
+		// client can only write a price entry into the shared job document, and the server undoes it.
+		const opened = await ana.evaluate((jobId) => {
 			const khs = (
 				window as unknown as {
-					__khs: { sync: { get(n: string): { job(): { entity: { set(v: object): void } } } } };
+					__khs: {
+						sync: { get(n: string): { doc: { getMap(n: string): Map<string, unknown> } } | undefined };
+					};
 				}
 			).__khs;
-			khs.sync.get(`job:${jobId}`)?.job().entity.set({ price: 1 });
+			const stamp = { t: Date.now(), c: 0, u: 'tampered', d: 'tampered', r: 'WORKER', v: 1 };
+			khs.sync.get(`job:${jobId}`)?.doc.getMap('job').set('price|tampered', stamp);
+			return !!khs.sync.get(`job-owner:${jobId}`);
 		}, ROOF_JOB);
+		expect(opened).toBe(false);
 		const notice = ana.locator('[data-testid=notice][data-kind=rejected]');
 		await expect
 			.poll(() => notice.allTextContents(), { timeout: STEP_MS })
-			.toEqual(expect.arrayContaining([expect.stringMatching(/Your change to price was undone/)]));
+			.toEqual(expect.arrayContaining([expect.stringMatching(/price was undone/)]));
+		expect(await ana.locator('main').textContent()).not.toMatch(/8[,.]?400/);
 
 		const owner = await person('owner@khs.demo');
 		await openJob(owner);

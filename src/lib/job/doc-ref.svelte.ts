@@ -1,4 +1,4 @@
-import { isUuid } from '$crdt/doc-names.ts';
+import { type DocKind, isUuid } from '$crdt/doc-names.ts';
 import { type DocSession, sync } from '$lib/sync/client.svelte.ts';
 import { syncStatus } from '$lib/sync/status.svelte.ts';
 
@@ -7,7 +7,8 @@ import { syncStatus } from '$lib/sync/status.svelte.ts';
  * Must be called during component initialisation: it registers an `$effect`.
  */
 export function useDoc(
-	kind: 'job' | 'materials' | 'customer',
+	kind: DocKind,
+	/** The entity's id; anything but a UUID (e.g. '' for a document this person may not open) opens nothing. */
 	id: () => string
 ): { readonly current: DocSession | null } {
 	let current = $state<DocSession | null>(null);

@@ -2,8 +2,8 @@ import { HocuspocusProvider, HocuspocusProviderWebsocket, WebSocketStatus } from
 import { clearDocument, IndexeddbPersistence } from 'y-indexeddb';
 import * as Y from 'yjs';
 import { HybridClock } from '$crdt/clock.ts';
-import { docName as makeDocName, parseDocName } from '$crdt/doc-names.ts';
-import { CustomerDoc, JobDoc, MaterialListDoc } from '$crdt/documents.ts';
+import { type DocKind, docName as makeDocName, parseDocName, privateNotesDocName } from '$crdt/doc-names.ts';
+import { CustomerDoc, JobDoc, JobOwnerDoc, MaterialListDoc, PrivateNotesDoc } from '$crdt/documents.ts';
 import type { Entity, FieldConflict, WriteContext } from '$crdt/entity.ts';
 import { write } from '$lib/job/write.ts';
 import { session } from '$lib/session/store.svelte.ts';
@@ -60,6 +60,8 @@ export class DocSession {
 	readonly doc = new Y.Doc();
 	readonly kind;
 	readonly entityId: string;
+	/** `private-notes` documents: whose notes these are. */
+	readonly ownerUserId: string | undefined;
 	readonly ctx: WriteContext;
 	readonly persistence: IndexeddbPersistence;
 	readonly provider: HocuspocusProvider;
@@ -94,6 +96,7 @@ export class DocSession {
 		if (!ref) throw new Error(`not a document name: ${name}`);
 		this.kind = ref.kind;
 		this.entityId = ref.id;
+		this.ownerUserId = ref.userId;
 		this.ctx = writeContext();
 		this.tracker = new PendingTracker(
 			name,
@@ -180,8 +183,10 @@ export class DocSession {
 				userId: this.ctx.writer.userId,
 				entity: (id, forUndo) => this.entityView(id, forUndo ? undoCtx : this.ctx),
 				touched: (tr) => this.touchedEntities(tr),
-				// A material exists once its map does; a job or customer once created (createdAt).
-				exists: (e) => this.kind === 'materials' || e.field('createdAt').entries.length > 0
+				// A material exists once its map does; a job or customer once created (createdAt); a job's
+				// owner part and private notes exist with their job (crdt AUD-2).
+				exists: (e) =>
+					(this.kind !== 'job' && this.kind !== 'customer') || e.field('createdAt').entries.length > 0
 			},
 			() => {
 				this.canUndo = this.undo.canUndo();
@@ -224,7 +229,8 @@ export class DocSession {
 		if (id !== this.entityId) return undefined;
 		if (this.kind === 'job') return new JobDoc(this.doc, id, ctx).entity;
 		if (this.kind === 'customer') return new CustomerDoc(this.doc, id, ctx).entity;
-		return undefined;
+		if (this.kind === 'job-owner') return new JobOwnerDoc(this.doc, id, ctx).entity;
+		return new PrivateNotesDoc(this.doc, id, this.ownerUserId ?? '', ctx).entity;
 	}
 
 	/** Ids of the entities a transaction touched (a material's map sits under its id). */
@@ -252,6 +258,16 @@ export class DocSession {
 
 	customer(): CustomerDoc {
 		return new CustomerDoc(this.doc, this.entityId, this.ctx);
+	}
+
+	/** `job-owner:` documents: the job's price (owners only). */
+	jobOwner(): JobOwnerDoc {
+		return new JobOwnerDoc(this.doc, this.entityId, this.ctx);
+	}
+
+	/** `private-notes:` documents: this person's own notes on the job. */
+	privateNotes(): PrivateNotesDoc {
+		return new PrivateNotesDoc(this.doc, this.entityId, this.ownerUserId ?? '', this.ctx);
 	}
 
 	/** Time of the newest undo step, to pick which document's undo goes first on a page. */
@@ -286,12 +302,14 @@ export class DocSession {
 			const list = this.materials();
 			return list.ids().flatMap((id) => list.get(id) ?? []);
 		}
-		return [this.kind === 'job' ? this.job().entity : this.customer().entity];
+		const view = this.entityView(this.entityId, this.ctx);
+		return view ? [view] : [];
 	}
 
 	private subject(entity: Entity | null): string {
 		if (entity && this.kind === 'materials') return String(entity.get('name') || 'A material');
 		if (this.kind === 'job') return String(this.job().entity.get('title') || 'This job');
+		if (this.kind === 'job-owner' || this.kind === 'private-notes') return 'This job';
 		if (this.kind === 'customer') return String(this.customer().entity.get('name') || 'This customer');
 		return 'Materials';
 	}
@@ -493,8 +511,10 @@ class SyncClient {
 		return this.docs.get(name);
 	}
 
-	openKind(kind: 'job' | 'materials' | 'customer', id: string): DocSession {
-		return this.open(makeDocName(kind, id));
+	/** `private-notes` opens the signed-in person's own notes on job `id`. */
+	openKind(kind: DocKind, id: string): DocSession {
+		if (kind !== 'private-notes') return this.open(makeDocName(kind, id));
+		return this.open(privateNotesDocName(id, session.current?.user.id ?? ''));
 	}
 
 	release(doc: DocSession): void {
