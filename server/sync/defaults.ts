@@ -29,7 +29,7 @@ export const syncDefaults = {
 	/** How often retention wakes up; a run goes on in batches until nothing past the horizon is left. */
 	retentionIntervalMs: 10 * 60 * 1000,
 	/** Pause between two retention batches, so pushes and pulls interleave with a long run. */
-	retentionPauseMs: 5,
+	retentionPauseMs: 50,
 	/** The live stream (`GET /api/sync/stream`): changes per pull behind one notification. */
 	streamPullLimit: 500,
 	/** The live stream also pulls this often without a notification (changes projected by another instance). */

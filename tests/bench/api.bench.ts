@@ -4,11 +4,16 @@
  * SQL on the same database in the same run, as a ratio. Real HTTP on 127.0.0.1, real Postgres
  * (TEST_DATABASE_URL, default the local one), a fresh schema dropped at the end.
  *
+ * Then the same pull (100,000 newer rows) and push again while a retention pass deletes ~100,000
+ * superseded change_log rows in the background (FEED-6), next to the same work without it.
+ *
  * Env: BENCH_PUSH_BATCHES (default 30), BENCH_PULL_CHANGES (default 100000), BENCH_PULL_LIMIT (5000).
  */
 import { randomUUID } from 'node:crypto';
 import { metrics } from '../../server/metrics.ts';
+import { runRetention } from '../../server/sync/retention.ts';
 import { op, startSyncServer } from '../../server/sync/test-support.ts';
+import { encodeToken } from '../../server/sync/tokens.ts';
 
 const pushBatches = Number(process.env.BENCH_PUSH_BATCHES ?? 30);
 const pullChanges = Number(process.env.BENCH_PULL_CHANGES ?? 100_000);
@@ -136,6 +141,74 @@ for (;;) {
 }
 const sqlPullSeconds = (performance.now() - started) / 1000;
 
+// --- with retention running (FEED-6): the same push and pull work, in the same run -------------
+// Give retention real work: every seeded material gets a newer version (superseding its first row),
+// and everything logged so far is made 40 days old. Retention then deletes ~pullChanges rows in
+// batches while we push and pull again; the pull reads the NEW rows from a token past the old ones,
+// like a client inside the horizon.
+const { rows: tip } = await db.query<{ txid: string; seq: number }>(
+	'SELECT txid::text AS txid, seq FROM change_log ORDER BY txid DESC, seq DESC LIMIT 1'
+);
+const insideToken = encodeToken({ txid: tip[0]?.txid ?? '0', seq: Number(tip[0]?.seq ?? 0) });
+await db.query(`UPDATE change_log SET changed_at = now() - interval '40 days'`);
+await db.query(
+	`UPDATE materials SET version = version + 1, data = data || '{"quantity": 1}'::jsonb WHERE job_id = $1`,
+	[jobIds[1]]
+);
+
+async function apiPull(from: string | undefined): Promise<{ pulled: number; seconds: number }> {
+	const t0 = performance.now();
+	let pulled = 0;
+	let at = from;
+	for (;;) {
+		const qs = new URLSearchParams({ limit: String(pullLimit) });
+		if (at) qs.set('lastSyncToken', at);
+		const res = await fetch(`${server.http}/api/sync/pull?${qs}`, {
+			headers: { authorization: `Bearer ${token}`, 'accept-encoding': 'br, gzip' }
+		});
+		if (res.status !== 200) throw new Error(`pull failed: ${res.status} ${await res.text()}`);
+		const page = (await res.json()) as {
+			changes: unknown[];
+			deletions: unknown[];
+			syncToken: string;
+			hasMore: boolean;
+		};
+		pulled += page.changes.length + page.deletions.length;
+		at = page.syncToken;
+		if (!page.hasMore) return { pulled, seconds: (performance.now() - t0) / 1000 };
+	}
+}
+async function apiPush(): Promise<number> {
+	const t0 = performance.now();
+	for (let b = 0; b < pushBatches; b++) {
+		const operations = Array.from({ length: BATCH }, (_, i) =>
+			op({
+				type: 'create',
+				entity: 'material',
+				entityId: randomUUID(),
+				data: materialData(jobIds[i % JOBS] as string, i)
+			})
+		);
+		const res = await server.call(token, 'POST', '/api/sync/push', { deviceId: 'bench', operations });
+		if (res.status !== 200) throw new Error(`push failed: ${res.status}`);
+	}
+	return (pushBatches * BATCH) / ((performance.now() - t0) / 1000);
+}
+// Without retention first (same rows, same token), then with it running.
+const quietPull = await apiPull(insideToken);
+const quietPushOps = await apiPush();
+let retentionDone = false;
+const retentionStarted = performance.now();
+const retention = runRetention(db, { changeLogRetentionDays: 30 }).then((r) => {
+	retentionDone = true;
+	return { ...r, seconds: (performance.now() - retentionStarted) / 1000 };
+});
+const busyPushOps = await apiPush();
+const pushOverlapped = !retentionDone;
+const busyPull = await apiPull(insideToken);
+const pullOverlapped = !retentionDone;
+const retentionRun = await retention;
+
 const lag = (await metrics.projectionLag.get()).values;
 const lagCount = lag.find((v) => v.metricName?.endsWith('_count'))?.value ?? 0;
 const lagSum = lag.find((v) => v.metricName?.endsWith('_sum'))?.value ?? 0;
@@ -153,6 +226,23 @@ console.log(
 console.log(
 	`\nprojection lag: mean ${((lagSum / Math.max(lagCount, 1)) * 1000).toFixed(1)} ms over ${lagCount} projections`
 );
+console.log(
+	'\nwith retention running (same run; pull = the 100,000 newer rows from a token inside the horizon):\n'
+);
+console.log('| measure | retention idle | retention running | running / idle |');
+console.log('|---|---:|---:|---:|');
+console.log(
+	`| pull, changes/s | ${fmt(quietPull.pulled / quietPull.seconds)} | ${fmt(busyPull.pulled / busyPull.seconds)}${pullOverlapped ? '' : ' (retention ended first)'} | ${(busyPull.pulled / busyPull.seconds / (quietPull.pulled / quietPull.seconds)).toFixed(3)} |`
+);
+console.log(
+	`| push, ops/s | ${fmt(quietPushOps)} | ${fmt(busyPushOps)}${pushOverlapped ? '' : ' (retention ended first)'} | ${(busyPushOps / quietPushOps).toFixed(3)} |`
+);
+console.log(
+	`\nretention pass: ${fmt(retentionRun.changeLogDeleted)} change_log rows deleted in ${retentionRun.batches} batches, ${retentionRun.seconds.toFixed(1)} s`
+);
+// The busy pull also carries the creates pushed in between: never fewer.
+if (busyPull.pulled < quietPull.pulled)
+	throw new Error(`pulled ${busyPull.pulled} with retention, ${quietPull.pulled} without`);
 if (apiPulled < pullChanges) throw new Error(`pulled ${apiPulled} of ${pullChanges} changes`);
 await server.close();
 process.exit(0);
