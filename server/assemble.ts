@@ -14,7 +14,7 @@ import { createDocStore, type DocStore } from './docs/store.ts';
 import type { Logger } from './logger.ts';
 import { metrics } from './metrics.ts';
 import { countStoreFailures } from './store-failures.ts';
-import { createSyncApi, type SyncApi } from './sync/index.ts';
+import { createSyncApi, type SyncApi, type SyncPushSettings } from './sync/index.ts';
 import type { PolicyTable } from './sync/policy.ts';
 import { type RetentionSettings, type RetentionWorker, startRetention } from './sync/retention.ts';
 
@@ -33,6 +33,8 @@ export interface AssembleOptions extends Omit<AppOptions, 'db' | 'logger' | 'hoc
 	syncSessions?: Partial<SyncSessionSettings>;
 	/** Conflict policy of the REST sync API; default `defaultPolicy` (tests: one strategy everywhere). */
 	syncPolicy?: PolicyTable;
+	/** REST push limits (tests: a tiny `visibleTimeoutMs`); default `syncDefaults`. */
+	syncSettings?: SyncPushSettings;
 	/** Change feed and idempotency retention (docs/server-rules.md FEED-*); runs in the background. */
 	retention?: Partial<RetentionSettings>;
 }
@@ -56,6 +58,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		persistence: persistenceSettings,
 		syncSessions: sessionSettings,
 		syncPolicy,
+		syncSettings,
 		retention: retentionSettings,
 		...appOptions
 	} = options;
@@ -100,6 +103,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		logger,
 		durability: persistence,
 		...(syncPolicy ? { policy: syncPolicy } : {}),
+		...(syncSettings ? { settings: syncSettings } : {}),
 		onAssignmentsRemoved: (removed) => {
 			for (const { jobId, userIds } of removed) {
 				void revocations.publish({ kind: 'assignment-removed', jobId, userIds: [...userIds] });

@@ -3,6 +3,7 @@ import type { Db } from '../db/port.ts';
 import { HttpError } from '../http/errors.ts';
 import { metrics } from '../metrics.ts';
 import { syncDefaults } from './defaults.ts';
+import { SyncError } from './errors.ts';
 import { comparePositions, decodeToken, encodeToken, type FeedPosition, START_POSITION } from './tokens.ts';
 import { type EntityName, visibleData, workerVisibleSql } from './visibility.ts';
 
@@ -193,18 +194,31 @@ export async function pullChanges(db: Db, user: AuthUser, options: PullOptions =
 /**
  * Resolves once transaction `txid` is below the feed's horizon, i.e. its rows are pullable — the
  * push path's read-your-writes. An older transaction still running (another instance's projection)
- * delays this; it is short, so we poll briefly, bounded by `visibleTimeoutMs`.
+ * delays this; it is short, so we poll briefly, bounded by `timeoutMs` (default `visibleTimeoutMs`).
+ * Past it: SyncError `not_pullable` — the push is committed, so the client may safely resend it
+ * (idempotent by operation id) after Retry-After; the route answers 503.
  */
-export async function waitPullable(db: Db, txid: string): Promise<void> {
-	const deadline = Date.now() + syncDefaults.visibleTimeoutMs;
+export async function waitPullable(
+	db: Db,
+	txid: string,
+	options: { timeoutMs?: number | undefined } = {}
+): Promise<void> {
+	const timeoutMs = options.timeoutMs ?? syncDefaults.visibleTimeoutMs;
+	const deadline = Date.now() + timeoutMs;
 	for (let delayMs = 1; ; delayMs = Math.min(delayMs * 2, 50)) {
 		const { rows } = await db.query<{ ok: boolean }>(
 			'SELECT $1::xid8 < pg_snapshot_xmin(pg_current_snapshot()) AS ok',
 			[txid]
 		);
 		if (rows[0]?.ok) return;
-		if (Date.now() > deadline)
-			throw new Error(`transaction ${txid} not pullable after ${syncDefaults.visibleTimeoutMs} ms`);
+		if (Date.now() > deadline) {
+			throw new SyncError(
+				'not_pullable',
+				`transaction ${txid} not pullable after ${timeoutMs} ms (an older transaction is still running); retry the push`,
+				undefined,
+				1
+			);
+		}
 		await new Promise((resolve) => setTimeout(resolve, delayMs));
 	}
 }

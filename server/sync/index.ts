@@ -8,6 +8,7 @@ import { type BoardStreams, mountBoardRoutes } from '../projection/board-routes.
 import { createProjectionExtension, type ProjectionExtension } from '../projection/extension.ts';
 import type { RemovedAssignment } from '../projection/write.ts';
 import { defaultPolicy, type PolicyTable } from './policy.ts';
+import type { PushDeps } from './push.ts';
 import { entitiesParam, mountSyncRoutes } from './routes.ts';
 import { mountSyncStream, type SyncStreams } from './stream.ts';
 
@@ -21,7 +22,11 @@ export interface SyncApiOptions {
 	coalesceMs?: number;
 	/** Told when a committed projection took users off a job's crew (see collab/revoke.ts). */
 	onAssignmentsRemoved?: (removed: readonly RemovedAssignment[]) => void;
+	/** Push limits; each defaults to `syncDefaults` (tests: a tiny `visibleTimeoutMs`). */
+	settings?: SyncPushSettings;
 }
+
+export type SyncPushSettings = Partial<Pick<PushDeps, 'visibleTimeoutMs' | 'maxOperationsPerPush'>>;
 
 /** Everything issue 4 adds to the server, in the two shapes `createApp` takes. */
 export interface SyncApi {
@@ -61,7 +66,8 @@ export function createSyncApi(options: SyncApiOptions): SyncApi {
 				durability: options.durability,
 				clock: new HybridClock(),
 				policy: options.policy ?? defaultPolicy,
-				logger: logger.child({ subsystem: 'sync' })
+				logger: logger.child({ subsystem: 'sync' }),
+				...options.settings
 			});
 			syncStreams = mountSyncStream(router, {
 				db: options.db,

@@ -86,7 +86,11 @@ export function openApiDocument(): unknown {
 					responses: {
 						'200': json(PushResponseSchema),
 						...errors,
-						'413': json(ErrorResponseSchema, 'Body over 5 MB')
+						'413': json(ErrorResponseSchema, 'Body over 5 MB'),
+						'503': json(
+							ErrorResponseSchema,
+							'`not_pullable`: committed but not yet pullable within the wait; resend the same operations after Retry-After (idempotent by id)'
+						)
 					}
 				}
 			},

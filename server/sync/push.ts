@@ -53,6 +53,10 @@ export interface PushDeps {
 	clock: HybridClock;
 	policy: PolicyTable;
 	logger: Logger;
+	/** Longest a push waits to become pullable (default `syncDefaults.visibleTimeoutMs`; tests: tiny). */
+	visibleTimeoutMs?: number;
+	/** Operations accepted in one push (default `syncDefaults.maxOperationsPerPush`). */
+	maxOperationsPerPush?: number;
 }
 
 /** The class openDirectConnection returns (the package exports only its narrower interface type). */
@@ -326,7 +330,8 @@ async function applyUnits(
 				maxTxid = BigInt(result.txid);
 		}
 		// Every transaction below the newest is below it too: one wait covers all documents.
-		if (maxTxid !== null) await waitPullable(deps.db, maxTxid.toString());
+		if (maxTxid !== null)
+			await waitPullable(deps.db, maxTxid.toString(), { timeoutMs: deps.visibleTimeoutMs });
 		return conflicts;
 	} finally {
 		// Not unloaded at once: a following push to the same documents finds them in memory.

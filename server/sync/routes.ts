@@ -7,7 +7,8 @@ import { devices, healthReport, healthSeries, lastSyncOf, recordSync } from './a
 import { entityChecksum } from './canonical.ts';
 import { pullChanges } from './change-feed.ts';
 import { sendJsonCompressed } from './compress.ts';
-import { SyncError } from './errors.ts';
+import { syncDefaults } from './defaults.ts';
+import { SyncError, syncHttpError } from './errors.ts';
 import { openApiDocument } from './openapi.ts';
 import { type PushDeps, push } from './push.ts';
 import { PullQuerySchema, PushEnvelopeSchema } from './schemas.ts';
@@ -118,8 +119,14 @@ export function mountSyncRoutes(router: Router, deps: PushDeps): void {
 			if (error instanceof SyncError) throw new HttpError(400, error.code, error.message, error.field);
 			throw error;
 		}
-		if (envelope.operations.length > 1000) {
-			throw new HttpError(400, 'too_many_operations', 'at most 1000 operations per push', 'operations');
+		const maxOperations = deps.maxOperationsPerPush ?? syncDefaults.maxOperationsPerPush;
+		if (envelope.operations.length > maxOperations) {
+			throw new HttpError(
+				400,
+				'too_many_operations',
+				`at most ${maxOperations} operations per push`,
+				'operations'
+			);
 		}
 		const result = await recorded(
 			deps,
@@ -130,7 +137,15 @@ export function mountSyncRoutes(router: Router, deps: PushDeps): void {
 				operations: envelope.operations.length,
 				dataBytes: Number(ctx.req.headers['content-length'] ?? 0)
 			},
-			() => push(deps, user, envelope),
+			async () => {
+				try {
+					return await push(deps, user, envelope);
+				} catch (error) {
+					// not_pullable (503, Retry-After) and any other request-level SyncError.
+					if (error instanceof SyncError) throw syncHttpError(error);
+					throw error;
+				}
+			},
 			(r) => ({ conflicts: r.conflicts.length, syncToken: r.syncToken })
 		);
 		sendJsonCompressed(ctx.req, ctx.res, 200, result);

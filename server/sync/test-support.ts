@@ -7,7 +7,7 @@ import {
 	type TestServer,
 	testAuthSecret
 } from '../testing/app.ts';
-import type { SyncApi } from './index.ts';
+import type { SyncApi, SyncPushSettings } from './index.ts';
 import type { SyncOperation } from './operation.ts';
 import type { PolicyTable } from './policy.ts';
 
@@ -31,14 +31,15 @@ export interface SyncTestServer extends TestServer {
  */
 export async function startSyncServer(
 	kind: TestDbKind,
-	options: { policy?: PolicyTable } = {}
+	options: { policy?: PolicyTable; settings?: SyncPushSettings } = {}
 ): Promise<SyncTestServer> {
 	const { db, drop } = await openMigratedTestDb(kind);
 	const assembled = await assembleServer({
 		db,
 		logger: silentLogger(),
 		authSecret: testAuthSecret,
-		...(options.policy ? { syncPolicy: options.policy } : {})
+		...(options.policy ? { syncPolicy: options.policy } : {}),
+		...(options.settings ? { syncSettings: options.settings } : {})
 	});
 	const server = await serveTestApp(assembled.app, db, async () => {
 		try {

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../db/port.ts';
+import { PullResponseSchema } from './schemas.ts';
+import { op, type SyncTestServer, startSyncServer, uuid } from './test-support.ts';
+
+/** A transaction with a txid, held open on its own connection until `commit()`: it holds the feed's horizon back. */
+async function holdHorizon(db: Db) {
+	let release!: () => void;
+	const gate = new Promise<void>((resolve) => {
+		release = resolve;
+	});
+	let started!: () => void;
+	const running = new Promise<void>((resolve) => {
+		started = resolve;
+	});
+	const done = db.transaction(async (tx) => {
+		await tx.query('SELECT pg_current_xact_id()'); // takes a txid now, below every later push's
+		started();
+		await gate;
+	});
+	await running;
+	return async () => {
+		release();
+		await done;
+	};
+}
+
+// The push route's documented limits (server/sync/defaults.ts, OpenAPI), through the real route.
+describe('push limits (pg, real route)', () => {
+	let server: SyncTestServer;
+	let owner: string;
+
+	beforeAll(async () => {
+		// A tiny pullable wait, so an older open transaction makes the push time out at once.
+		server = await startSyncServer('pg', { settings: { visibleTimeoutMs: 30, maxOperationsPerPush: 3 } });
+		await server.addUser('owner@limits.test', 'OWNER');
+		owner = await server.login('owner@limits.test');
+	});
+	afterAll(() => server?.close());
+
+	it('a push that does not become pullable in time answers 503 not_pullable with Retry-After, and its resend succeeds', async () => {
+		const customer = op({ type: 'create', entity: 'customer', entityId: uuid(), data: { name: 'Slow Co' } });
+		const commit = await holdHorizon(server.db);
+		let timedOut: Awaited<ReturnType<SyncTestServer['call']>>;
+		try {
+			timedOut = await server.call(owner, 'POST', '/api/sync/push', {
+				operations: [customer],
+				deviceId: 'd'
+			});
+		} finally {
+			await commit();
+		}
+		expect(timedOut.status, JSON.stringify(timedOut.body)).toBe(503);
+		expect(timedOut.body.error.code).toBe('not_pullable');
+		expect(Number(timedOut.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+		// The push was committed; resending it (same operation id) is safe and now answers 200.
+		const again = await server.call(owner, 'POST', '/api/sync/push', {
+			operations: [customer],
+			deviceId: 'd'
+		});
+		expect(again.status, JSON.stringify(again.body)).toBe(200);
+		const pulled = PullResponseSchema.parse((await server.call(owner, 'GET', '/api/sync/pull')).body);
+		expect(pulled.changes.filter((c) => c.entityId === customer.entityId)).toHaveLength(1);
+	});
+
+	it('maxOperationsPerPush is read: one operation over it is 400 too_many_operations', async () => {
+		const ops = Array.from({ length: 4 }, () =>
+			op({ type: 'create', entity: 'customer', entityId: uuid(), data: { name: 'Many Co' } })
+		);
+		const over = await server.call(owner, 'POST', '/api/sync/push', { operations: ops, deviceId: 'd' });
+		expect(over.status).toBe(400);
+		expect(over.body.error).toMatchObject({ code: 'too_many_operations', field: 'operations' });
+		const atLimit = await server.call(owner, 'POST', '/api/sync/push', {
+			operations: ops.slice(0, 3),
+			deviceId: 'd'
+		});
+		expect(atLimit.status, JSON.stringify(atLimit.body)).toBe(200);
+	});
+});
