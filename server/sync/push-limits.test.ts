@@ -41,15 +41,9 @@ describe('push limits (pg, real route)', () => {
 	it('a push that does not become pullable in time answers 503 not_pullable with Retry-After, and its resend succeeds', async () => {
 		const customer = op({ type: 'create', entity: 'customer', entityId: uuid(), data: { name: 'Slow Co' } });
 		const commit = await holdHorizon(server.db);
-		let timedOut: Awaited<ReturnType<SyncTestServer['call']>>;
-		try {
-			timedOut = await server.call(owner, 'POST', '/api/sync/push', {
-				operations: [customer],
-				deviceId: 'd'
-			});
-		} finally {
-			await commit();
-		}
+		const timedOut = await server
+			.call(owner, 'POST', '/api/sync/push', { operations: [customer], deviceId: 'd' })
+			.finally(commit);
 		expect(timedOut.status, JSON.stringify(timedOut.body)).toBe(503);
 		expect(timedOut.body.error.code).toBe('not_pullable');
 		expect(Number(timedOut.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
