@@ -11,7 +11,16 @@ export const pgDefaults = {
 	/** Give up connecting after this long, so a dead database fails start-up instead of hanging. */
 	connectTimeoutMs: 5_000,
 	/** Idle connections are closed after this long. */
-	idleTimeoutMs: 30_000
+	idleTimeoutMs: 30_000,
+	/**
+	 * A query with no answer after this long fails and its connection is dropped. Without it, a query
+	 * sent into a network partition (packets silently dropped) waited forever, and the update log's
+	 * group commit behind it never resumed after the network healed (fault suite, partition to
+	 * Postgres). Far above any query of ours (the slowest, a compaction, takes well under a second).
+	 */
+	queryTimeoutMs: 30_000,
+	/** TCP keepalive on every connection, so the OS notices a dead peer on an idle connection too. */
+	keepAliveInitialDelayMs: 10_000
 } as const;
 
 export interface PgDbOptions {
@@ -70,6 +79,9 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
 		max: options.max ?? pgDefaults.maxConnections,
 		connectionTimeoutMillis: pgDefaults.connectTimeoutMs,
 		idleTimeoutMillis: pgDefaults.idleTimeoutMs,
+		query_timeout: pgDefaults.queryTimeoutMs,
+		keepAlive: true,
+		keepAliveInitialDelayMillis: pgDefaults.keepAliveInitialDelayMs,
 		// `options` is sent in the startup packet, so every connection the pool ever opens — including
 		// ones re-opened after a failover — has the schema; a `SET` after connect could be missed.
 		...(schema === undefined ? {} : { options: `-c search_path=${schema}` }),
