@@ -9,7 +9,6 @@ import { runRetention } from './retention.ts';
 import { decodeToken } from './tokens.ts';
 
 const owner: AuthUser = { id: '00000000-0000-4000-8000-000000000000', name: 'o', role: 'OWNER' };
-const DAY_MS = 24 * 60 * 60 * 1000;
 let next = 0;
 const newId = () => `00000000-0000-4000-9000-${String(++next).padStart(12, '0')}`;
 
