@@ -157,7 +157,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 		try {
 			url = new URL(req.url ?? '/', 'http://localhost');
 		} catch {
-			return sendError(res, 400, 'bad_request', 'malformed request URL');
+			return sendError(res, 400, 'invalid_request', 'malformed request URL');
 		}
 		try {
 			if (await router.handle(req, res, url)) return;

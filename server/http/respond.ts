@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { type ErrorBody, errorBody } from './errors.ts';
+import { type ErrorBody, errorBody, type HttpErrorCode } from './errors.ts';
 
 const baseHeaders = {
 	// API answers are per-user and change constantly; no proxy or browser may cache them.
@@ -39,7 +39,7 @@ export function sendText(
 export function sendError(
 	res: ServerResponse,
 	status: number,
-	code: string,
+	code: HttpErrorCode,
 	message: string,
 	field?: string,
 	headers: Record<string, string> = {}

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import { readJsonBody } from './body.ts';
 import { httpDefaults } from './defaults.ts';
-import { HttpError } from './errors.ts';
+import { HttpError, type HttpErrorCode } from './errors.ts';
 import { sendError, sendJson, sendText } from './respond.ts';
 
 export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -51,7 +51,7 @@ export interface RouterOptions {
 /** Turns an `AuthError` into the 401 every API route answers with. */
 export function unauthorized(error: AuthError): HttpError {
 	// About the user, not the token: `unknown_user`, `user_disabled`; the rest `token_<code>`.
-	const code =
+	const code: HttpErrorCode =
 		error.code === 'unknown_user'
 			? 'unknown_user'
 			: error.code === 'disabled'

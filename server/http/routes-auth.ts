@@ -56,7 +56,7 @@ export function mountAuthRoutes(router: Router, deps: AuthRouteDeps): void {
 	router.post('/api/auth/login', async (ctx) => {
 		const body = await ctx.json();
 		if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-			throw new HttpError(400, 'invalid_body', 'expected a JSON object {email, password}');
+			throw new HttpError(400, 'invalid_request', 'expected a JSON object {email, password}');
 		}
 		const email = requireString(body as Record<string, unknown>, 'email');
 		const password = requireString(body as Record<string, unknown>, 'password');
