@@ -1,16 +1,33 @@
-import type { Connection, Document, Extension } from '@hocuspocus/server';
-import { isTransactionOrigin } from '@hocuspocus/server';
+import type { beforeSyncPayload, Connection, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
-import { DOC_LAYOUT, type DocKind, entryKey, parseDocName, parseKey } from '../../crdt/index.ts';
+import { DOC_LAYOUT, parseDocName } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Logger } from '../logger.ts';
-import { type KeyChange, type NoteAuthor, type Refusal, refuseEntityChange } from './write-rules.ts';
+import { checkUpdate, type EntityRefusal, type Undo, type WriteRuleId } from './update-check.ts';
+import type { WriteCheckLimits } from './write-rules.ts';
 
 /**
- * Enforces the field-level write rules on every update a client sends. Yjs cannot refuse an update
- * the client has already applied locally, so a forbidden change is undone by a compensating write
- * made on the server (issue 3): it reaches every replica like any other update, so all converge to
- * the undone state, and the offending client gets a `khs:rejected` stateless message to show.
+ * Checks every update a client sends BEFORE the server's document sees it (docs/server-rules.md
+ * "Write checks", WRITE-1…8). Runs in Hocuspocus' `beforeSync`, which 4.7 awaits right before it
+ * applies a sync step 2 or update (`MessageReceiver.readSyncMessage`):
+ *
+ * - **Malformed** (what the app never produces, `update-check.ts`): nothing is applied, stored or
+ *   relayed. The socket is closed with 1008 `malformed update` and a `warn` line naming the rule, and
+ *   the hook throws, so Hocuspocus drops the message and the rest of that document's queue
+ *   (`Connection.processMessages`) — the throw is what guarantees nothing is applied.
+ * - **Forbidden by role** (a stale or tampered client, WRITE-7): the update is applied here, by the
+ *   guard, in ONE transaction together with the writes that undo the forbidden changes. Hocuspocus
+ *   relays and stores each transaction's `update` event as one message, so no replica ever holds the
+ *   forbidden value, and the server's garbage collection has dropped its content before that update
+ *   is encoded. The writer gets a `khs:rejected` stateless message per refused field. Refusing
+ *   instead would lock an honest client with a stale role out: every later update of its clientID
+ *   would wait forever in the server's pending structs.
+ *
+ * Accepted updates are applied here too, so the check and the apply see the same document. Hocuspocus
+ * then applies the same bytes again, which changes nothing (Yjs skips known structs and deletions);
+ * to spare it decoding them twice the payload is zeroed in place — it is a view of the message
+ * (lib0 `readVarUint8Array`), and an all-zero update is empty. Should a later Hocuspocus copy it, its
+ * second apply stays a no-op, only slower.
  */
 export interface RejectedMessage {
 	type: 'khs:rejected';
@@ -20,120 +37,117 @@ export interface RejectedMessage {
 	message: string;
 }
 
-/** Origin of compensating writes: local, so the guard never inspects its own repairs. */
-const COMPENSATION_ORIGIN = { source: 'local', context: { compensation: true } } as const;
+/** How a socket that sent a malformed update is closed (WRITE-1): RFC 6455 policy violation. */
+export const malformedUpdateClose = { code: 1008, reason: 'malformed update' } as const;
 
-export function createWriteGuardExtension(options: {
+/** y-protocols sync message types that carry an update (`messageYjsSyncStep2`, `messageYjsUpdate`). */
+const UPDATE_TYPES: ReadonlySet<number> = new Set([1, 2]);
+
+/**
+ * Thrown from `beforeSync` to make Hocuspocus drop a malformed update. It closes the document
+ * connection with `code`/`reason` and `console.error`s the error, so it prints as one line.
+ */
+export class UpdateRefused extends Error {
+	override readonly name = 'UpdateRefused';
+	readonly code = malformedUpdateClose.code;
+	readonly reason = malformedUpdateClose.reason;
+	constructor(readonly rule: WriteRuleId) {
+		super(`${rule} malformed update refused`);
+		this.stack = `UpdateRefused: ${rule}`;
+	}
+	[Symbol.for('nodejs.util.inspect.custom')](): string {
+		return this.stack as string;
+	}
+}
+
+export interface WriteGuardOptions {
 	logger: Logger;
 	/** Called per refused field, with the connection that sent it (metrics, sync sessions). */
 	onRefused?: (refusal: { connection: Connection; documentName: string; field: string }) => void;
-}): Extension {
+	/** Called per malformed update, before its socket is closed. */
+	onMalformed?: (refusal: { connection: Connection; documentName: string; rule: WriteRuleId }) => void;
+	limits?: WriteCheckLimits;
+	nowMs?: () => number;
+}
+
+export function createWriteGuardExtension(options: WriteGuardOptions): Extension {
+	const nowMs = options.nowMs ?? Date.now;
 	return {
 		extensionName: 'khs-write-guard',
 		async afterLoadDocument({ document, documentName }) {
+			// Defines the root as a map, so the checker reads it through the public API.
 			const ref = parseDocName(documentName);
-			if (!ref) return;
-			document.getMap(DOC_LAYOUT[ref.kind].root).observeDeep((events, transaction) => {
-				const origin = transaction.origin;
-				if (!isTransactionOrigin(origin) || origin.source !== 'connection') return;
-				const user = (origin.connection.context as { user?: AuthUser }).user;
-				if (!user) return;
-				const refusals = guardEvents(document, ref.kind, user, events);
-				for (const refusal of refusals) {
-					options.onRefused?.({ connection: origin.connection, documentName, field: refusal.field });
-					options.logger.warn({ documentName, userId: user.id, ...refusal }, 'forbidden change undone');
-					notify(origin.connection, { type: 'khs:rejected', documentName, ...refusal });
-				}
-			});
+			if (ref) document.getMap(DOC_LAYOUT[ref.kind].root);
+		},
+		async beforeSync({ connection, document, documentName, type, payload }: beforeSyncPayload) {
+			// Read-only connections' updates are never applied by Hocuspocus (it answers sync-status false).
+			if (!UPDATE_TYPES.has(type) || connection.readOnly) return;
+			const ref = parseDocName(documentName);
+			const user = (connection.context as { user?: AuthUser }).user;
+			const verdict =
+				ref && user
+					? checkUpdate(document, ref, user, payload, { nowMs: nowMs(), ...limitsOf(options) })
+					: undefined;
+			if (!verdict?.ok) {
+				const rule = verdict?.rule ?? 'WRITE-2';
+				options.onMalformed?.({ connection, documentName, rule });
+				options.logger.warn(
+					{
+						documentName,
+						userId: user?.id,
+						rule,
+						why: verdict?.message ?? 'no user or document',
+						bytes: payload.byteLength,
+						...malformedUpdateClose
+					},
+					'malformed update refused, socket closed'
+				);
+				connection.webSocket.close(malformedUpdateClose.code, malformedUpdateClose.reason);
+				throw new UpdateRefused(rule);
+			}
+			const origin = { source: 'connection', connection } as const;
+			const root = document.getMap<unknown>(DOC_LAYOUT[(ref as NonNullable<typeof ref>).kind].root);
+			document.transact(() => {
+				Y.applyUpdate(document, payload, origin);
+				for (const { undo } of verdict.forbidden) for (const repair of undo) applyUndo(root, repair);
+			}, origin);
+			payload.fill(0);
+			for (const { refusal } of verdict.forbidden) {
+				options.onRefused?.({ connection, documentName, field: refusal.field });
+				options.logger.warn(
+					{ documentName, userId: user?.id, rule: 'WRITE-7', ...refusal },
+					'forbidden change undone'
+				);
+				notify(connection, documentName, refusal);
+			}
 		}
 	};
 }
 
-interface EntityRefusal extends Refusal {
-	entityId: string;
+function limitsOf(options: WriteGuardOptions): { limits?: WriteCheckLimits } {
+	return options.limits ? { limits: options.limits } : {};
 }
 
-/**
- * Checks every key change of one transaction and queues the compensating write for refused ones.
- * A register write is "delete what I have seen, add mine": when the add is refused, the deletes of
- * the same field in the same transaction are undone too, or the field would be left empty.
- */
-function guardEvents(
-	document: Document,
-	kind: DocKind,
-	user: AuthUser,
-	events: Y.YEvent<Y.AbstractType<unknown>>[]
-): EntityRefusal[] {
-	const refusals: EntityRefusal[] = [];
-	const repairs: (() => void)[] = [];
-	for (const event of events) {
-		if (!(event.target instanceof Y.Map)) continue;
-		const map = event.target as Y.Map<unknown>;
-		const nested = DOC_LAYOUT[kind].nested;
-		const isMaterialsRoot = nested && event.path.length === 0;
-		const entityId = nested ? String(event.path[0] ?? '') : '';
-		const refusedFields = new Map<string, EntityRefusal>();
-		for (const [key, { action }] of event.changes.keys) {
-			const refusal = isMaterialsRoot
-				? refuseMaterialsRootChange(action, map.get(key))
-				: refuseEntityChange(user, kind, { key, action, newValue: map.get(key) }, noteAuthorIn(map));
-			const field = isMaterialsRoot ? key : parseKey(key).field;
-			if (refusal && !refusedFields.has(field)) {
-				refusedFields.set(field, { ...refusal, entityId: isMaterialsRoot ? key : entityId });
-			}
-		}
-		for (const [key, { action, oldValue }] of event.changes.keys) {
-			if (refusedFields.has(isMaterialsRoot ? key : parseKey(key).field)) {
-				repairs.push(() => undo(map, key, action, oldValue));
-			}
-		}
-		refusals.push(...refusedFields.values());
+/** Runs inside the update's own transaction, after the update is applied (see update-check.ts `Undo`). */
+function applyUndo(root: Y.Map<unknown>, undo: Undo): void {
+	if (undo.kind === 'material') {
+		const copy = new Y.Map<unknown>();
+		for (const [key, value] of undo.entries) copy.set(key, value);
+		root.set(undo.id, copy);
+		return;
 	}
-	// Runs as its own transaction once this one's observers finish (Yjs queues nested transactions).
-	if (repairs.length > 0) {
-		document.transact(() => {
-			for (const repair of repairs) repair();
-		}, COMPENSATION_ORIGIN);
+	const map = undo.entity === null ? root : root.get(undo.entity);
+	if (!(map instanceof Y.Map)) return;
+	if (undo.newItem) {
+		// Only while the update's item is the key's value: a concurrent winner is not ours to touch.
+		const current = (map as unknown as { _map: Map<string, Y.Item> })._map.get(undo.key);
+		if (!current || current.deleted || !Y.compareIDs(current.id, undo.newItem)) return;
 	}
-	return refusals;
+	if (undo.hasOld) map.set(undo.key, undo.oldValue);
+	else map.delete(undo.key);
 }
 
-/** Materials are added as maps and removed only by tombstone, never by deleting their map (TOMB-2). */
-function refuseMaterialsRootChange(action: KeyChange['action'], value: unknown): Refusal | undefined {
-	if (action === 'delete')
-		return { field: 'deleted', message: 'Materials are deleted with a tombstone so they can be restored.' };
-	if (action === 'update') return { field: 'id', message: 'A material cannot be replaced by another.' };
-	if (!(value instanceof Y.Map)) return { field: 'id', message: 'Malformed material.' };
-	return undefined;
-}
-
-function undo(map: Y.Map<unknown>, key: string, action: KeyChange['action'], oldValue: unknown): void {
-	if (action === 'add') map.delete(key);
-	else map.set(key, oldValue instanceof Y.Map ? copyDeletedMap(oldValue) : oldValue);
-}
-
-/**
- * Rebuilds a deleted nested map from its items. Observers run before Yjs garbage-collects the
- * deleted content (yjs Transaction.js cleanupTransactions), so the entries are still readable
- * through the internal `_map`; a deleted type's public getters return nothing.
- */
-function copyDeletedMap(deleted: Y.Map<unknown>): Y.Map<unknown> {
-	const copy = new Y.Map<unknown>();
-	const items = (deleted as unknown as { _map: Map<string, { content: { getContent(): unknown[] } }> })._map;
-	for (const [key, item] of items) {
-		const [value] = item.content.getContent();
-		if (value !== undefined) copy.set(key, value);
-	}
-	return copy;
-}
-
-function noteAuthorIn(map: Y.Map<unknown>): NoteAuthor {
-	return (field, scope, noteId) => {
-		const note = map.get(entryKey(field, ...scope, '+', noteId));
-		return typeof note === 'object' && note !== null ? String((note as { u?: unknown }).u) : undefined;
-	};
-}
-
-function notify(connection: Connection, message: RejectedMessage): void {
+function notify(connection: Connection, documentName: string, refusal: EntityRefusal): void {
+	const message: RejectedMessage = { type: 'khs:rejected', documentName, ...refusal };
 	connection.sendStateless(JSON.stringify(message));
 }
