@@ -50,13 +50,17 @@ async function start(): Promise<void> {
 	server = await serveTestApp(assembled.app, db, () => assembled.close());
 }
 
-async function push(token: string, operations: unknown[]): Promise<{ status: number; body: any }> {
+interface PushAnswer {
+	processed: Array<{ status: string; error?: unknown; version?: number | null }>;
+}
+
+async function push(token: string, operations: unknown[]): Promise<{ status: number; body: PushAnswer }> {
 	const res = await fetch(`${server.http}/api/sync/push`, {
 		method: 'POST',
 		headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
 		body: JSON.stringify({ deviceId: 'test-device', operations })
 	});
-	return { status: res.status, body: await res.json() };
+	return { status: res.status, body: (await res.json()) as PushAnswer };
 }
 
 let opCount = 0;
@@ -179,11 +183,7 @@ beforeAll(async () => {
 		op('create', 'material', crypto.randomUUID(), { jobId, name: 'Shingles', quantity: 3 })
 	]);
 	expect(created.status).toBe(200);
-	expect(created.body.processed.map((p: { status: string }) => p.status)).toEqual([
-		'applied',
-		'applied',
-		'applied'
-	]);
+	expect(created.body.processed.map((p) => p.status)).toEqual(['applied', 'applied', 'applied']);
 });
 
 afterAll(async () => {
@@ -273,7 +273,7 @@ describe('what a device receives', () => {
 			const { status, body } = await push(tokens.ana, [
 				op('update', 'job', jobId, { price, status: 'in_progress' })
 			]);
-			const { status: opStatus, error, version } = body.processed[0];
+			const { status: opStatus, error, version } = body.processed[0] ?? { status: 'missing' };
 			answers.push({ status, opStatus, error, version });
 		}
 		expect(answers[0]?.opStatus).toBe('rejected');
