@@ -14,11 +14,12 @@ import {
 } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { RejectedMessage } from './write-guard.ts';
-import { createWriteGuardExtension } from './write-guard.ts';
+import { createWriteGuardExtension, malformedUpdateClose } from './write-guard.ts';
 
 const USERS: Record<string, AuthUser> = {
 	owner: { id: 'owner-1', name: 'Olga', role: 'OWNER' },
-	ana: { id: 'ana-1', name: 'Ana', role: 'WORKER' }
+	ana: { id: 'ana-1', name: 'Ana', role: 'WORKER' },
+	ben: { id: 'ben-1', name: 'Ben', role: 'WORKER' }
 };
 const TIMEOUT_MS = 5_000;
 
@@ -197,7 +198,7 @@ describe('field-level write rules on the server', () => {
 		ana.provider.destroy();
 	});
 
-	it('a material map deleted outright comes back with its content; malformed values are undone', async () => {
+	it('TOMB-2 a material map deleted outright comes back with its content', async () => {
 		const jobId = crypto.randomUUID();
 		const ana = await connect(`materials:${jobId}`, 'ana');
 		const list = new MaterialListDoc(ana.doc, jobId, ana.ctx);
@@ -209,16 +210,6 @@ describe('field-level write rules on the server', () => {
 		ana.doc.getMap('materials').delete(material.id);
 		await untilRejected(ana, 'deleted');
 		await until(ana.doc, () => list.read(material.id)?.name === 'Shingles', 'material restored on ana');
-		list.require(material.id).map.set('quantity|bad', {
-			t: Date.now() + 1e9,
-			c: 0,
-			u: 'ana-1',
-			d: 'x',
-			r: 'WORKER',
-			v: 'lots'
-		});
-		await untilRejected(ana, 'quantity');
-		await until(ana.doc, () => list.read(material.id)?.quantity === 5, 'quantity restored');
 		await until(
 			owner.doc,
 			() => JSON.stringify(ownerList.list()) === JSON.stringify(list.list()),
@@ -231,6 +222,72 @@ describe('field-level write rules on the server', () => {
 			deleted: false
 		});
 		ana.provider.destroy();
+		owner.provider.destroy();
+	});
+
+	it('WRITE-7 a forbidden value never reaches another replica, not even for one transaction', async () => {
+		const jobId = crypto.randomUUID();
+		const owner = await connect(`job:${jobId}`, 'owner');
+		const ownerJob = new JobDoc(owner.doc, jobId, owner.ctx);
+		ownerJob.create({ title: 'Roof', status: 'scheduled' });
+		const ben = await connect(`job:${jobId}`, 'ben');
+		const benJob = new JobDoc(ben.doc, jobId, ben.ctx);
+		const ana = await connect(`job:${jobId}`, 'ana');
+		const anaJob = new JobDoc(ana.doc, jobId, ana.ctx);
+		await until(ben.doc, () => benJob.read()?.title === 'Roof', 'job to reach ben');
+		await until(ana.doc, () => anaJob.read()?.title === 'Roof', 'job to reach ana');
+		const seen: unknown[] = [];
+		owner.doc.on('afterTransaction', () => seen.push(ownerJob.read()?.deleted));
+		ben.doc.on('afterTransaction', () => seen.push(benJob.read()?.deleted));
+		// A stale client: the views refuse `deleted` to a worker, so write it as a raw client would.
+		ana.doc.transact(() => {
+			anaJob.entity.map.set('deleted|forged', {
+				t: Date.now(),
+				c: 0,
+				u: 'ana-1',
+				d: 'x',
+				r: 'WORKER',
+				v: true
+			});
+			anaJob.entity.set({ status: 'in_progress' });
+		});
+		expect((await untilRejected(ana, 'deleted')).message).toMatch(/only the owner/);
+		await until(owner.doc, () => ownerJob.read()?.status === 'in_progress', 'status to reach owner');
+		await until(ben.doc, () => benJob.read()?.status === 'in_progress', 'status to reach ben');
+		await until(ana.doc, () => anaJob.read()?.deleted === false, 'deleted undone on ana');
+		expect(seen.length).toBeGreaterThan(0);
+		expect(seen.filter((deleted) => deleted !== false)).toEqual([]);
+		for (const client of [owner, ben, ana]) client.provider.destroy();
+	});
+
+	it('WRITE-1 a malformed update is refused whole: nothing applied or relayed, the socket closed with 1008', async () => {
+		const jobId = crypto.randomUUID();
+		const name = `materials:${jobId}`;
+		const owner = await connect(name, 'owner');
+		const ownerList = new MaterialListDoc(owner.doc, jobId, owner.ctx);
+		const material = ownerList.add({ name: 'Shingles', quantity: 5 });
+		const ana = await connect(name, 'ana');
+		const list = new MaterialListDoc(ana.doc, jobId, ana.ctx);
+		await until(ana.doc, () => list.read(material.id)?.name === 'Shingles', 'material to reach ana');
+		const closed = new Promise<number>((resolve) =>
+			ana.provider.on('close', ({ event }: { event: { code: number } }) => resolve(event.code))
+		);
+		ana.doc.transact(() => {
+			list.require(material.id).set({ quantity: 9 });
+			list
+				.require(material.id)
+				.map.set('quantity|bad', { t: Date.now(), c: 0, u: 'ana-1', d: 'x', r: 'WORKER', v: 'lots' });
+		});
+		expect(await closed).toBe(malformedUpdateClose.code);
+		ana.provider.destroy();
+		const stored = server.hocuspocus.documents.get(name);
+		const serverList = new MaterialListDoc(stored as Y.Doc, jobId, owner.ctx);
+		expect(serverList.read(material.id)?.quantity).toBe(5);
+		expect(serverList.require(material.id).map.has('quantity|bad')).toBe(false);
+		// The owner's own next edit comes back from the server; anything relayed before it would too.
+		ownerList.require(material.id).set({ unit: 'pack' });
+		await until(stored as Y.Doc, () => serverList.read(material.id)?.unit === 'pack', 'owner edit stored');
+		expect(ownerList.read(material.id)?.quantity).toBe(5);
 		owner.provider.destroy();
 	});
 });
