@@ -1,7 +1,7 @@
 import { goto } from '$app/navigation';
 import { session } from '$lib/session/store.svelte.ts';
-import { syncStatus } from '$lib/sync/status.svelte.ts';
 import { createApiClient } from './client.ts';
+import { reportApiReachability } from './reachability.ts';
 
 /** The app's one API client, bound to the signed-in session. */
 export const api = createApiClient({
@@ -13,7 +13,8 @@ export const api = createApiClient({
 		void goto('/login');
 	},
 	// With no document open there is no websocket: the API calls are how we know the server is there.
-	onReachability: (reachable) => syncStatus.setServerReachable(reachable)
+	// The sync status subscribes (sync/status.svelte.ts).
+	onReachability: reportApiReachability
 });
 
 export { ApiError, type Cached } from './client.ts';

@@ -1,3 +1,4 @@
+import { onApiReachability } from '../api/reachability.ts';
 import { syncDefaults } from './defaults.ts';
 import { localStoragePendingStore, type PendingStore } from './pending.ts';
 
@@ -113,4 +114,7 @@ class SyncStatus {
 }
 
 export const syncStatus = new SyncStatus();
+// With no document open there is no websocket: the API calls are how we know the server is there.
+onApiReachability((reachable) => syncStatus.setServerReachable(reachable));
+
 export { syncDefaults };
