@@ -8,10 +8,13 @@ function lists(...replicas: Replica[]) {
 	return replicas.map((r) => new MaterialListDoc(r.doc, JOB_ID, r.ctx));
 }
 
-/** Two replicas that share one material, then go offline from each other. */
-function sharedMaterial(fields: Record<string, unknown>) {
+/**
+ * Two replicas that share one material, then go offline from each other: `a` is the worker ana,
+ * `b` the owner (whose clock may be set, e.g. ahead, to make the owner's writes the later ones).
+ */
+function sharedMaterial(fields: Record<string, unknown>, ownerNowMs: () => number = Date.now) {
 	const a = replica('ana');
-	const b = replica('owner', 'OWNER');
+	const b = replica('owner', 'OWNER', ownerNowMs);
 	const [listA] = lists(a);
 	const id = listA?.add({ name: 'Shingles', ...fields }).id as string;
 	sync(a, b);
@@ -32,11 +35,14 @@ describe('material list', () => {
 		expect(listA?.list()).toEqual(listB?.list());
 	});
 
-	it('MAT-2 a concurrent tick and un-tick end ticked', () => {
-		const { a, b, id, ma, mb } = sharedMaterial({ purchased: true });
-		ma.set({ purchased: false }); // ana un-ticks…
-		mb.set({ purchased: false });
-		mb.set({ purchased: true }); // …while the owner re-ticks
+	it("MAT-2 a concurrent tick and un-tick end ticked, though the un-tick is the later write and the owner's", () => {
+		// Tells the OR rule from last-write-wins and from role priority: the un-tick that loses is
+		// both the later write (the owner's clock is an hour ahead) and by the higher role.
+		const HOUR_MS = 3_600_000;
+		const { a, b, id, ma, mb } = sharedMaterial({ purchased: true }, () => Date.now() + HOUR_MS);
+		ma.set({ purchased: false });
+		ma.set({ purchased: true }); // ana re-ticks: her last write is a tick, an hour "earlier"…
+		mb.set({ purchased: false }); // …while the owner, not having seen it, un-ticks
 		sync(a, b);
 		for (const list of lists(a, b)) expect(list.read(id)?.purchased).toBe(true);
 	});
