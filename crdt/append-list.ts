@@ -12,7 +12,7 @@ import type { EntityMap } from './register.ts';
  *
  * Each delete mark has its own key, and a delete or restore removes only the marks its replica
  * has seen — the observed-remove rule of the register. One shared mark key per note let Yjs pick
- * between concurrent marks by clientID (PITFALLS "Yjs 13"): a delete concurrent with a restore
+ * between concurrent marks by clientID (docs/pitfalls.md "Yjs"): a delete concurrent with a restore
  * was undone or kept depending on which device had the larger random id (crdt/regressions.test.ts).
  */
 export const NOTE_SEPARATOR = '\n---\n';

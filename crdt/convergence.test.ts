@@ -12,7 +12,7 @@ import {
 import { causalityViolations } from './reference-model.ts';
 
 /**
- * Property-based convergence (SPEC CONV-1, CONV-2; issue 2). The simulation and the lossy network
+ * Property-based convergence (SPEC CONV-1, CONV-2). The simulation and the lossy network
  * live in model.test-support.ts, the independent reference model in reference-model.ts. A failure
  * prints the seed and the shrunk scenario; replay with FC_SEED=<seed>, and keep the scenario as a
  * named test in regressions.test.ts.

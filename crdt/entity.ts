@@ -23,7 +23,7 @@ export interface WriteContext {
 	readonly clock: HybridClock;
 	/**
 	 * Transaction origin of this replica's writes. A `Y.UndoManager` tracking only this origin
-	 * undoes the local user's edits and never someone else's (issue 5 "Undo").
+	 * undoes the local user's edits and never someone else's (docs/architecture.md "The app", Undo).
 	 */
 	readonly origin?: unknown;
 }
@@ -112,7 +112,7 @@ export class Entity {
 		return readNotes(this.map, field);
 	}
 
-	/** Private notes are scoped by their author: nobody writes another user's (issue 3). */
+	/** Private notes are scoped by their author: nobody writes another user's (SPEC NOTE-4). */
 	appendPrivateNote(text: string, field = 'privateNotes'): string {
 		const checked = validateText(this.def, field, text);
 		this.requireKind(field, 'privateNotes');
@@ -173,7 +173,7 @@ export class Entity {
 		return latest;
 	}
 
-	/** The plain JSON of DESIGN.md's Entities table (without the projection's `version`). */
+	/** The plain JSON of docs/rest-api.md "Entities" (without the projection's `version`). */
 	toJSON(): EntityJson {
 		const json: EntityJson = { id: this.id };
 		for (const [field, spec] of Object.entries(this.def.fields)) {

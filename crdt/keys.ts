@@ -1,7 +1,7 @@
 /**
  * Layout of an entity's Y.Map. Every write lives under its own key, `<field>|<id…>`, so concurrent
  * writers never collide on a Y.Map key: Yjs resolves same-key concurrent sets by clientID
- * (PITFALLS "Yjs 13"), which would silently drop one writer's value. The server reads the field
+ * (docs/pitfalls.md "Yjs"), which would silently drop one writer's value. The server reads the field
  * and owner segments back out of keys to enforce field-level write rules.
  */
 export const KEY_SEPARATOR = '|';

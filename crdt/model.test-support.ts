@@ -93,7 +93,7 @@ export type Step =
 export interface Scenario {
 	readonly replicas: readonly ReplicaSpec[];
 	/**
-	 * Yjs clientIDs per replica. Yjs breaks some ties by clientID (PITFALLS "Yjs 13"), so they are
+	 * Yjs clientIDs per replica. Yjs breaks some ties by clientID (docs/pitfalls.md "Yjs"), so they are
 	 * part of the scenario: a replayed seed replays them too, and shrinking can explore them.
 	 */
 	readonly clientIds?: readonly number[];

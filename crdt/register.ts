@@ -5,7 +5,7 @@ import { entryKey, keysOf } from './keys.ts';
 import type { JsonScalar, RegisterEntry } from './resolvers.ts';
 
 /**
- * Observed-remove multi-value register over a Y.Map (DESIGN "CRDT types"). Each write deletes
+ * Observed-remove multi-value register over a Y.Map (docs/merge-rules.md "The observed-remove multi-value register"). Each write deletes
  * every entry its replica has seen and adds its own under a fresh key. After any merge the entries
  * left are exactly the writes no other write has seen — the concurrent ones — and a resolver picks
  * the value (SPEC REG-1). A write that has seen the others (an un-tick after the tick, a deliberate
@@ -60,8 +60,8 @@ function isRegisterEntry(value: unknown): value is RegisterEntry {
 
 /**
  * `Seen` for a write based on an older state of the document, described by its state vector: it
- * has seen exactly the entries created inside that state vector (DESIGN "What an operation has
- * seen"). Reads the Yjs item id behind a map key — `_map` is internal to Yjs 13, but it is the
+ * has seen exactly the entries created inside that state vector (docs/rest-api.md "Versions").
+ * Reads the Yjs item id behind a map key — `_map` is internal to Yjs 13, but it is the
  * only place the id of a map entry lives, and the REST API's version semantics depend on it.
  */
 export function seenWithin(map: EntityMap, stateVector: Map<number, number>): Seen {

@@ -1,7 +1,7 @@
 import type { JsonScalar, ResolverName } from './resolvers.ts';
 
 /**
- * The three entities of DESIGN.md ("Entities") as CRDT field kinds. Which resolver each register
+ * The three entities of docs/rest-api.md "Entities" as CRDT field kinds. Which resolver each register
  * uses is the spec's policy table; SPEC.md names the rule behind every choice.
  */
 export type FieldSpec = (

@@ -1,6 +1,6 @@
 /**
  * Who made a write. Identity is (userId, deviceId, role) — never the Yjs clientID, which is random
- * per Y.Doc instance and changes every session (PITFALLS "Yjs 13"; SPEC ID-1).
+ * per Y.Doc instance and changes every session (docs/pitfalls.md "Yjs"; SPEC ID-1).
  */
 export type Role = 'OWNER' | 'WORKER';
 
