@@ -85,17 +85,5 @@ export async function serveTestApp(app: App, db: Db, close: () => Promise<void>)
 	};
 }
 
-/** Resolves with the value `register` passes to its callback, or rejects after `ms`. */
-export function waitFor<T = void>(
-	what: string,
-	register: (done: (value: T) => void) => void,
-	ms = 10_000
-): Promise<T> {
-	return new Promise<T>((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-		register((value) => {
-			clearTimeout(timer);
-			resolve(value);
-		});
-	});
-}
+/** The one event wait of every test (tests/support/wait.ts), re-exported for the server's own tests. */
+export { waitFor } from '../../tests/support/wait.ts';

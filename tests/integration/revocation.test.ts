@@ -9,7 +9,7 @@ import { accessRevokedReason, sessionRevokedReason } from '../../server/collab/r
 import type { Db } from '../../server/db/port.ts';
 import { openPgDbOnSchema } from '../../server/db/testing.ts';
 import { silentLogger } from '../../server/logger.ts';
-import { waitFor } from '../../server/testing/app.ts';
+import { waitFor, waitUntil } from '../support/wait.ts';
 import { login, openTestDatabase, type TestDatabase } from './support/server-process.ts';
 
 // docs/server-rules.md SES-5: a revocation published on one instance closes the affected
@@ -93,15 +93,6 @@ describe('revocation on every instance (SES-5)', () => {
 			ms
 		);
 
-	/** Polls the database until `check` holds (a condition, not a sleep), up to 10 s. */
-	async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-		const deadline = Date.now() + 10_000;
-		while (!(await check())) {
-			if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-			await new Promise((resolve) => setTimeout(resolve, 25));
-		}
-	}
-
 	const post = (at: Instance, path: string, token: string) =>
 		fetch(`${at.http}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
 
@@ -121,10 +112,13 @@ describe('revocation on every instance (SES-5)', () => {
 		});
 		job.create({ title: 'Roof', status: 'scheduled', customerId: crypto.randomUUID() });
 		for (const id of crew) job.entity.addMember(id);
-		await until('the crew to be projected', async () => {
-			const { rows } = await database.db.query('SELECT 1 FROM job_assignments WHERE job_id = $1', [jobId]);
-			return rows.length === crew.length;
-		});
+		await waitUntil(
+			async () => {
+				const { rows } = await database.db.query('SELECT 1 FROM job_assignments WHERE job_id = $1', [jobId]);
+				return rows.length === crew.length;
+			},
+			{ what: 'the crew to be projected' }
+		);
 		return { jobId, job };
 	}
 

@@ -10,9 +10,10 @@ import { accessRevokedReason } from '../../server/collab/revoke.ts';
 import type { Db } from '../../server/db/port.ts';
 import { createDocStore } from '../../server/docs/store.ts';
 import { silentLogger } from '../../server/logger.ts';
-import { openMigratedTestDb, serveTestApp, type TestServer, waitFor } from '../../server/testing/app.ts';
+import { openMigratedTestDb, serveTestApp, type TestServer } from '../../server/testing/app.ts';
 import { probeWrites } from '../../server/testing/db-probe.ts';
 import { seededRandom, testSeed } from '../support/random.ts';
+import { waitFor, waitUntil } from '../support/wait.ts';
 import {
 	killIfRunning,
 	login,
@@ -381,13 +382,11 @@ describe('y-websocket dialect: server process crash', () => {
 	const stored = async (name: string) => materialNames(await createDocStore(database.db).load(name));
 
 	/** Polls the database (another process writes it) until `check` holds. */
-	async function pollStored(name: string, check: (names: Map<string, string>) => boolean): Promise<void> {
-		const deadline = Date.now() + 15_000;
-		while (!check(await stored(name))) {
-			if (Date.now() > deadline) throw new Error(`timed out waiting for the update log of ${name}`);
-			await new Promise((resolve) => setTimeout(resolve, 20));
-		}
-	}
+	const pollStored = (name: string, check: (names: Map<string, string>) => boolean) =>
+		waitUntil(async () => check(await stored(name)), {
+			timeoutMs: 15_000,
+			what: `the update log of ${name}`
+		});
 
 	it('kill -9 after y-websocket edits were relayed loses nothing the server stored', async () => {
 		const random = seededRandom(seed);

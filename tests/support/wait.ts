@@ -58,3 +58,32 @@ export function waitFor<T = void>(
 		});
 	});
 }
+
+/** The part of a Y.Doc a wait listens to (structural, so this file needs no yjs import). */
+interface UpdateEmitter {
+	on(event: 'update', listener: () => void): void;
+	off(event: 'update', listener: () => void): void;
+}
+
+/** `waitFor` over Y.Doc updates: resolves once `check` holds, re-checked after every update of any of `docs`. */
+export function waitForDocs(
+	docs: readonly UpdateEmitter[],
+	check: () => boolean,
+	options: { timeoutMs?: number; what: string }
+): Promise<void> {
+	let onUpdate = () => {};
+	const waiting = waitFor(
+		options.what,
+		(done) => {
+			onUpdate = () => {
+				if (check()) done();
+			};
+			for (const doc of docs) doc.on('update', onUpdate);
+			onUpdate();
+		},
+		options.timeoutMs
+	);
+	return waiting.finally(() => {
+		for (const doc of docs) doc.off('update', onUpdate);
+	});
+}

@@ -1,6 +1,6 @@
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { waitFor } from '../../../server/testing/app.ts';
+import { waitFor, waitForDocs } from '../../support/wait.ts';
 
 /** `ws://host:port/yjs` for a server whose `/collab` url is `collabUrl` (docs/y-websocket.md DIAL-1). */
 export function yjsUrl(collabUrl: string): string {
@@ -70,19 +70,7 @@ export class YClient {
 	}
 }
 
-/** Resolves once `check` holds, re-checked after every update of any of `docs`. */
+/** Resolves once `check` holds, re-checked after every update of any of `docs` (tests/support/wait.ts). */
 export function until(docs: Y.Doc[], check: () => boolean, what: string, ms = 15_000): Promise<void> {
-	return waitFor(
-		what,
-		(done) => {
-			const onUpdate = () => {
-				if (!check()) return;
-				for (const doc of docs) doc.off('update', onUpdate);
-				done();
-			};
-			for (const doc of docs) doc.on('update', onUpdate);
-			onUpdate();
-		},
-		ms
-	);
+	return waitForDocs(docs, check, { what, timeoutMs: ms });
 }
