@@ -32,8 +32,10 @@ export const syncDefaults = {
 	noticeScanMs: 250,
 	/** A write that reaches us this long after it was made was made offline (for the wording). */
 	offlineWriteAgeMs: 10_000,
-	/** Notices close by themselves after this long, unless they need an action. */
+	/** Merge notices close by themselves after this long (time to read, and to tap "Use mine"). */
 	noticeTtlMs: 15_000,
+	/** Confirmations ("Porch steps is created") close sooner. */
+	infoNoticeTtlMs: 6_000,
 	/** At most this many notices at once: on a phone they must never cover the work. */
 	noticeMax: 3
 } as const;

@@ -114,7 +114,7 @@ class OfflineReady {
 		this.working = true;
 		// The customer list the pages read offline.
 		if (rotate) void api.customers().catch(() => {});
-		const plan = planOffline(board.data.jobs, user.role === 'OWNER');
+		const plan = planOffline(board.data.jobs, user.role === 'OWNER', user.id);
 		const previous = new Set(this.names);
 		const wanted = new Set(plan.names);
 		for (const name of previous) {

@@ -36,7 +36,8 @@ class NoticeStore {
 		this.items = [...this.items, notice].slice(-syncDefaults.noticeMax);
 		// Informational notices (a merge outcome, a confirmation) close by themselves; a change the
 		// server undid or an error stays until dismissed, since it may need the person to act.
-		if (kind === 'info' || kind === 'merge') setTimeout(() => this.dismiss(id), syncDefaults.noticeTtlMs);
+		if (kind === 'info') setTimeout(() => this.dismiss(id), syncDefaults.infoNoticeTtlMs);
+		if (kind === 'merge') setTimeout(() => this.dismiss(id), syncDefaults.noticeTtlMs);
 		return id;
 	}
 
