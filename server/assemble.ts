@@ -95,7 +95,7 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 				logger: revokeLogger
 			})
 		: createLocalRevocationBus(revokeLogger);
-	// Projection, change log and the REST sync API (issue 4); push waits on persistence for durability.
+	// Projection, change log and the REST sync API (docs/rest-api.md); push waits on persistence for durability.
 	// A committed crew removal closes the removed workers' open connections on every instance (access
 	// is otherwise only decided when a connection opens).
 	const sync = createSyncApi({

@@ -51,7 +51,7 @@ export const metrics = {
 		buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 		registers: [registry]
 	}),
-	/** From a document change to its rows committed by the projection (issue 4: p99 < 250 ms). */
+	/** From a document change to its rows committed by the projection (goal p99 < 250 ms: docs/architecture.md "Projection and change feed"). */
 	projectionLag: new Histogram({
 		name: 'khs_projection_lag_seconds',
 		help: 'Time from a document change to its projected rows being committed',

@@ -7,7 +7,7 @@ import { backoffDelayMs, clientDefaults } from './backoff.ts';
 import type { ClientState, ClientStorage, QueuedOperation } from './storage.ts';
 
 /**
- * The spec's client side for API consumers (issue 4 "A client library"): a persistent operation
+ * The spec's client side for API consumers (docs/product-spec.md "Sync protocol (SyncAPI, SyncProtocol)"): a persistent operation
  * queue with backoff, batching + `optimize`, paging pull until `hasMore` is false, and differential
  * sync by checksums. Isomorphic (fetch, Web Crypto); storage is pluggable (storage.ts).
  */

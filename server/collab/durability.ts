@@ -1,7 +1,7 @@
 /**
  * The durability acknowledgement, shared by server and browser: keep this module isomorphic (yjs
  * only, no Node APIs). The server sends it as a Hocuspocus stateless message after updates are
- * committed to the database (issue 3: "durable on the server" as distinct from "received").
+ * committed to the database (docs/architecture.md "Durability": "durable on the server" as distinct from "received").
  *
  * Wire format: JSON `{"type":"khs:durable","stateVector":"<base64 of Y.encodeStateVector>"}` where
  * the state vector is of the state that is durable. A client's own edits are durable once that

@@ -80,12 +80,12 @@ interface DocState {
 }
 
 /**
- * Hocuspocus persistence on the update log (issue 3 "Documents and durability").
+ * Hocuspocus persistence on the update log (docs/architecture.md "Durability").
  *
  * - Load: snapshot + tail from the store, applied in `onLoadDocument`.
  * - Every change: `onChange` appends the update bytes to the log (group commit). We do NOT use
  *   `onStoreDocument`: it stores the whole document after a 2 s debounce, so a crash loses the window
- *   (PITFALLS "Hocuspocus 4"). When a commit lands, the connections whose own updates it covers
+ *   (docs/pitfalls.md "Hocuspocus"). When a commit lands, the connections whose own updates it covers
  *   get a stateless `khs:durable` ack with the durable state vector (see `durability.ts`); every
  *   connection also gets one when it connects.
  * - Compaction runs in the background after `compactEveryUpdates` appends (and on unload); it never

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from '@hocuspocus/extension-redis';
 
 /**
- * Scale-out (issue 3 "Scale-out on an existing engine"): with `REDIS_URL` set, every instance adds
+ * Scale-out (docs/architecture.md "Scale-out"): with `REDIS_URL` set, every instance adds
  * `@hocuspocus/extension-redis`, which relays document updates, awareness and broadcast stateless
  * messages between the instances that have a document open. Storage needs no lock: every instance
  * only APPENDS to the shared update log (server/docs/store.ts) and compaction is serialized by a row
- * lock in Postgres, so the extension's 1 s Redlock (PITFALLS) guards nothing of ours.
+ * lock in Postgres, so the extension's 1 s Redlock (docs/pitfalls.md "Hocuspocus") guards nothing of ours.
  *
  * Durability with Redis: run persistence with `logRemoteUpdates: true` (main.ts does). An update a
  * peer relays is then logged here too, before this instance counts it durable. With it off, an

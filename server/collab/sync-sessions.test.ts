@@ -10,7 +10,7 @@ import { loginOver, openMigratedTestDb, testPassword, waitFor } from '../testing
 import { probeWrites } from '../testing/db-probe.ts';
 
 /**
- * The app's websocket syncs reach the owner's sync health (issue 5): a real server (production
+ * The app's websocket syncs reach the owner's sync health (docs/rest-api.md "Health"): a real server (production
  * wiring, 127.0.0.1, port 0) on real Postgres, real providers, and the owner's HTTP endpoints.
  */
 const TIMEOUT_MS = 10_000;

@@ -14,7 +14,7 @@ import { type DeviceRef, recordSyncBatch, type SyncRecord, touchDevices } from '
 import type { CollabRefusal, CollabRefusalObserver } from './hocuspocus.ts';
 
 /**
- * The app's websocket syncs in the owner's sync health (issue 5), written through the same analytics
+ * The app's websocket syncs in the owner's sync health (docs/rest-api.md "Health"), written through the same analytics
  * module as the REST sync API (`sync/analytics.ts`, `sync_metrics` + `sync_devices`):
  *
  * - `ws_sync`: one row per document connection, from the moment the client asks for the document

@@ -19,7 +19,7 @@ import {
 import type { AuthUser } from '../auth/roles.ts';
 
 /**
- * Field-level write rules (issue 3 "Who may do what"), checked on the server for every key an
+ * Field-level write rules (docs/architecture.md "Who may do what"), checked on the server for every key an
  * incoming update adds, overwrites or deletes in an entity map. Pure: `write-guard.ts` applies
  * the verdicts to live documents. Keys follow `crdt/keys.ts`: `<field>|<parts…>`.
  */

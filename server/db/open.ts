@@ -17,7 +17,7 @@ export interface OpenDbOptions {
 
 /**
  * Opens the configured database: Postgres when `databaseUrl` is set (non-empty), else embedded
- * PGlite under `dataDir`, so `npm start` works on a bare machine (DESIGN "Storage"). The adapters are
+ * PGlite under `dataDir`, so `npm start` works on a bare machine (docs/architecture.md "Storage"). The adapters are
  * imported lazily so a pg deployment never loads the PGlite WASM and vice versa.
  */
 export async function openDb(options: OpenDbOptions = {}): Promise<Db> {

@@ -13,7 +13,7 @@ export interface PgliteDbOptions {
 }
 
 /**
- * Opens PGlite directly (never through pglite-socket, see PITFALLS "PGlite").
+ * Opens PGlite directly (never through pglite-socket, see docs/pitfalls.md "PGlite").
  *
  * PGlite is ONE connection. Its own `transaction()` and `query()` both run under one internal
  * mutex (`_runExclusiveTransaction`, checked in 0.5.16's source and by the contract test

@@ -1,7 +1,7 @@
 /**
  * The one narrow SQL port every server subsystem talks to. Two adapters implement it:
  * `pg` (a real Postgres pool) and PGlite (embedded, used directly, never through a socket shim:
- * see PITFALLS.md "PGlite"). Everything above this port (migrations, document store, auth,
+ * see docs/pitfalls.md "PGlite"). Everything above this port (migrations, document store, auth,
  * projection) is written once and runs on both; `server/db/contract.ts` is the suite both pass.
  */
 export interface Db {

@@ -83,7 +83,7 @@ interface PendingAppend {
 	reject(error: unknown): void;
 }
 
-/** Applies rows to a fresh Y.Doc and encodes it — linear, unlike `Y.mergeUpdates` (PITFALLS "Yjs"). */
+/** Applies rows to a fresh Y.Doc and encodes it — linear, unlike `Y.mergeUpdates` (docs/pitfalls.md "Yjs"). */
 function merge(
 	docName: string,
 	rows: readonly { seq: number | bigint; payload: Uint8Array | null }[]

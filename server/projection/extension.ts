@@ -89,8 +89,8 @@ interface Taken {
 }
 
 /**
- * Hocuspocus extension projecting documents into `customers`/`jobs`/`materials` (issue 4, DESIGN
- * "Entities"). bench:server's profile showed projection at ~25 % of our busy time: every change
+ * Hocuspocus extension projecting documents into `customers`/`jobs`/`materials` (docs/architecture.md
+ * "Projection and change feed", docs/rest-api.md "Entities"). bench:server's profile showed projection at ~25 % of our busy time: every change
  * re-read the whole document (readRegister, toJSON, canonicalJson) and ran its own transaction. So:
  * - Changes mark their document dirty (synchronously, from the Y.Doc's own events) and, for
  *   `materials:` documents, record which materials changed (observeDeep).

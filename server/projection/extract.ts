@@ -14,7 +14,7 @@ import {
 	type WriteContext
 } from '../../crdt/index.ts';
 
-/** One entity as the projection writes it: DESIGN "Entities" JSON plus who wrote last. */
+/** One entity as the projection writes it: docs/rest-api.md "Entities" JSON plus who wrote last. */
 export interface ProjectedEntity {
 	entity: 'customer' | 'job' | 'material';
 	id: string;

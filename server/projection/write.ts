@@ -67,7 +67,7 @@ interface PassRow {
 /**
  * Writes the rows of several documents in ONE transaction (bench:server profile: one transaction
  * per document per change was most of our Postgres time), touching only rows whose JSON changed
- * (issue 4: "only rows that really changed are written"), each with version + 1 and its document's
+ * (docs/architecture.md "Projection and change feed": only rows that really changed), each with version + 1 and its document's
  * state vector. Rows are locked in (kind, id) order, so two instances projecting overlapping
  * documents serialize on them without deadlocking; both read converged documents, so the second
  * finds nothing changed. Jobs also keep `job_assignments` (the websocket ACL) equal to `assignedTo`,

@@ -14,8 +14,8 @@ export const demoUsers = [
 export const demoPassword = 'demo1234';
 
 /**
- * Seeds the demo users into an empty database (issue 3: "on an empty database the first start
- * seeds a demo company"). Returns the crew to seed documents for, or null when there were users
+ * Seeds the demo users into an empty database (README "Quick start": "on an empty database the
+ * first start seeds a demo company"). Returns the crew to seed documents for, or null when there were users
  * already. Safe when two instances start at once: the loser's inserts hit `email_taken`.
  */
 export async function seedDemoIfEmpty(db: Db, logger?: Logger): Promise<DemoCrew | null> {

@@ -183,7 +183,7 @@ function rates(t: Totals) {
 	return {
 		successRate: t.n > 0 ? t.ok / t.n : 1,
 		averageDuration: t.avg_ms ?? 0,
-		// Conflicting fields per pushed operation, capped: a fraction 0..1 (DESIGN "Health").
+		// Conflicting fields per pushed operation, capped: a fraction 0..1 (docs/rest-api.md "Health").
 		conflictRate: t.ops > 0 ? Math.min(1, t.conflicts / t.ops) : 0
 	};
 }

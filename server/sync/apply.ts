@@ -30,7 +30,7 @@ import { ConflictResolver, type ResolutionStrategy, type ResolvedConflict } from
  * atomic: every field is validated before the first write (SPEC VAL-1), and a thrown `SyncError` /
  * `CrdtError` leaves the document untouched.
  *
- * What the operation has seen (DESIGN "What an operation has seen"):
+ * What the operation has seen (docs/rest-api.md "Versions"):
  * - with `version`: the register entries inside the state vector stored with that version (`base`);
  * - without: the entries written at or before the operation's `timestamp` (timestamp detection).
  * Writes remove only what was seen, so later writes stay concurrent and the field's resolver decides,
@@ -180,7 +180,7 @@ function checkSet(def: EntityDef, field: string, value: unknown): Checked {
 	);
 }
 
-/** The notes text to append for `sent`: DESIGN "Notes" (the spec's mergeNotes, never overwriting). */
+/** The notes text to append for `sent`: the spec's mergeNotes, never overwriting (SPEC MAT-6; docs/rest-api.md). */
 export function notesToAppend(sent: string, current: string, base: string | undefined): string | null {
 	if (sent.trim() === '' || sent === current || current.includes(sent) || sent === base) return null;
 	let part = sent;

@@ -4,9 +4,9 @@ import type { SyncOperation } from './operation.ts';
  * The spec's OperationBatcher, used on the way into push (server) and before sending (client).
  * Isomorphic: no Node imports.
  *
- * Rules (spec "Operation Batching", issue 4): updates to one entity are merged (later fields win,
+ * Rules (spec OperationBatcher, docs/product-spec.md "Operations and the offline queue"): updates to one entity are merged (later fields win,
  * timestamp is the latest); a delete drops the earlier creates and updates of its entity. Where the
- * spec's code would lose user data we go further (DESIGN principle "never lose user data"):
+ * spec's code would lose user data we go further (docs/product-spec.md "Principles": never lose user data):
  * - a dropped create/update's fields are folded into what survives (a create followed by a delete
  *   becomes a create that is born deleted — a tombstone can be restored; a dropped create would be gone),
  * - `optimize` keeps the newest operation per entity but merges the older ones into it instead of

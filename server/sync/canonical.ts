@@ -1,5 +1,5 @@
 /**
- * Canonical JSON (DESIGN "Sync API details", checksums): keys sorted at every level, no whitespace.
+ * Canonical JSON (docs/rest-api.md "Checksums"): keys sorted at every level, no whitespace.
  * Isomorphic (no Node imports) so the client library computes the very same string; the hash itself
  * is `sha256Hex` (Web Crypto, available in Node ≥ 20 and browsers).
  */

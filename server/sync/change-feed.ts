@@ -7,7 +7,7 @@ import { SyncError } from './errors.ts';
 import { comparePositions, decodeToken, encodeToken, type FeedPosition, START_POSITION } from './tokens.ts';
 import { type EntityName, visibleData, workerVisibleSql } from './visibility.ts';
 
-/** DESIGN "Sync API details", Changes. */
+/** docs/rest-api.md "Pull", Changes. */
 export interface EntityChange {
 	entity: EntityName;
 	entityId: string;
@@ -18,7 +18,7 @@ export interface EntityChange {
 	changedBy: string | null;
 }
 
-/** DESIGN "Sync API details", Deletions: the last state in `data`. */
+/** docs/rest-api.md "Pull", Deletions: the last state in `data`. */
 export interface EntityDeletion {
 	entity: EntityName;
 	entityId: string;
@@ -48,7 +48,7 @@ interface FeedRow {
 }
 
 /**
- * Gapless reading of `change_log` (issue 4). bigserial order is not commit order: a transaction can
+ * Gapless reading of `change_log` (docs/architecture.md "Projection and change feed"). bigserial order is not commit order: a transaction can
  * take seq 10 and commit after another committed seq 11. So the feed is ordered by (txid, seq) and
  * reads only rows whose transaction is below `pg_snapshot_xmin(pg_current_snapshot())` — the oldest
  * transaction still running. Every transaction below it has finished, so no row can later appear

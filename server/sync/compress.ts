@@ -4,7 +4,7 @@ import { sendText } from '../http/respond.ts';
 import { syncDefaults } from './defaults.ts';
 
 /**
- * Response compression for the sync API (spec "Sync Compression"; issue 4): `Accept-Encoding: br`
+ * Response compression for the sync API (spec SyncCompression; docs/rest-api.md "Limits and compression"): `Accept-Encoding: br`
  * or `gzip`, preferring br, honouring `q=0`. Small bodies go out as they are: compressing them costs
  * more than it saves (the spec's "only use compressed if smaller"). Brotli at quality 5: the default
  * 11 is ~20× slower for a few percent on JSON.

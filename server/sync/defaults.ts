@@ -1,6 +1,6 @@
 /** Tunables of the sync API. Units are in the names. */
 export const syncDefaults = {
-	/** Changes plus deletions per pull page when `limit` is absent (DESIGN "Sync API details"). */
+	/** Changes plus deletions per pull page when `limit` is absent (docs/rest-api.md "Pull"). */
 	pullLimit: 1000,
 	/** Largest `limit` honoured. */
 	pullLimitMax: 5000,

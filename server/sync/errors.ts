@@ -16,7 +16,7 @@ export type SyncErrorCode =
 	| 'not_pullable'
 	| 'internal';
 
-/** An operation-level failure: rejects that operation only (DESIGN "Sync API details"). */
+/** An operation-level failure: rejects that operation only (docs/rest-api.md "Push"). */
 export class SyncError extends Error {
 	override readonly name = 'SyncError';
 	constructor(

@@ -28,7 +28,7 @@ export interface SyncApiOptions {
 
 export type SyncPushSettings = Partial<Pick<PushDeps, 'visibleTimeoutMs' | 'maxOperationsPerPush'>>;
 
-/** Everything issue 4 adds to the server, in the two shapes `createApp` takes. */
+/** Everything the projection and REST sync API (docs/rest-api.md) add to the server, in the two shapes `createApp` takes. */
 export interface SyncApi {
 	projection: ProjectionExtension;
 	/** Add to `hocuspocusExtensions`, after persistence. */

@@ -17,7 +17,7 @@ import {
 
 /**
  * `GET /api/openapi.json`, generated from the same zod schemas that validate requests and that tests
- * parse responses with (issue 4: one source, never written twice).
+ * parse responses with: one source, never written twice (docs/rest-api.md).
  */
 const inline = (s: z.ZodType) =>
 	z.toJSONSchema(s, { target: 'openapi-3.0', unrepresentable: 'any', io: 'input' });
@@ -67,7 +67,7 @@ export function openApiDocument(): unknown {
 			title: 'KHS Sync API',
 			version: '1',
 			description:
-				'Push operations and pull a projected change log (DESIGN "Sync API"). Responses honour Accept-Encoding br/gzip; ' +
+				'Push operations and pull a projected change log (docs/rest-api.md in the repository). Responses honour Accept-Encoding br/gzip; ' +
 				'request bodies may be Content-Encoding br/gzip; bodies over 5 MB (after decompression) get 413.'
 		},
 		components: {

@@ -11,7 +11,7 @@ export interface SyncOperation {
 	entity: 'customer' | 'job' | 'material';
 	entityId?: string | undefined;
 	data?: Record<string, unknown> | undefined;
-	/** The entity version this operation was based on (DESIGN "What an operation has seen"). */
+	/** The entity version this operation was based on (docs/rest-api.md "Versions"). */
 	version?: number | undefined;
 	clientId?: string | undefined;
 	userId?: string | undefined;

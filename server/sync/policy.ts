@@ -2,8 +2,8 @@ import type { ResolutionStrategy } from './resolver.ts';
 import type { EntityName } from './visibility.ts';
 
 /**
- * Which strategy resolves a conflicting field (issue 4: "a policy table (entity and field →
- * strategy)"). Defaults follow the spec's special cases and the CRDT rules (crdt/SPEC.md):
+ * Which strategy resolves a conflicting field: a policy table, (entity, field) →
+ * strategy (docs/product-spec.md "Conflict resolution (ConflictResolver)"). Defaults follow the spec's special cases and the CRDT rules (crdt/SPEC.md):
  * - FIELD_MERGE where the register's own resolver IS the spec's rule: `purchased` (OR, MAT-2),
  *   `quantity` (max, MAT-4), notes (append, mergeNotes), assignments (add-wins set: add/remove/replace),
  *   hours (counter), tombstones (TOMB-1);

@@ -95,7 +95,7 @@ function rejection(error: unknown, logger: Logger): ProcessedOperation['error'] 
 }
 
 /**
- * POST /api/sync/push (DESIGN "Sync API", "Sync API details"): validate each operation on its own,
+ * POST /api/sync/push (docs/rest-api.md "Push"): validate each operation on its own,
  * answer duplicates from `sync_operations`, batch (the spec's OperationBatcher), apply each batched
  * operation as a CRDT transaction through a Hocuspocus direct connection (websocket clients see it
  * live; persistence logs it), then wait until it is durable, projected and pullable before answering.

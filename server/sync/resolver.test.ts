@@ -117,7 +117,7 @@ describe('default policy table', () => {
 	});
 });
 
-describe('notes follow mergeNotes (DESIGN "Notes")', () => {
+describe('notes follow mergeNotes (MAT-6)', () => {
 	it('appends the new part of extending text, other text as a new entry, nothing for what is there', () => {
 		expect(notesToAppend('a\n---\nb', 'a', 'a')).toBe('b');
 		expect(notesToAppend('ab', 'a', undefined)).toBe('b');

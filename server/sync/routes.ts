@@ -103,7 +103,7 @@ async function recorded<T>(
 	}
 }
 
-/** `/api/sync/*` and `/api/openapi.json` (DESIGN "Sync API", "Sync API details"). */
+/** `/api/sync/*` and `/api/openapi.json` (docs/rest-api.md). */
 export function mountSyncRoutes(router: Router, deps: PushDeps): void {
 	const { db } = deps;
 

@@ -3,7 +3,7 @@ import { STRATEGIES } from './resolver.ts';
 
 /**
  * The sync API's request and response shapes: ONE source for validation (push envelope and
- * operations, pull query) and for `GET /api/openapi.json` (issue 4). Tests parse responses with the
+ * operations, pull query) and for `GET /api/openapi.json` (docs/rest-api.md). Tests parse responses with the
  * response schemas, so documentation and behaviour cannot drift apart.
  */
 const entityName = z.enum(['customer', 'job', 'material']).meta({ description: 'Entity type, singular' });

@@ -2,7 +2,7 @@ import { OWNER_ONLY_FIELDS } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 
 /**
- * What a caller may see (DESIGN "Sync API details", Visibility): an owner everything; a worker the
+ * What a caller may see (docs/rest-api.md "Visibility", VIS-1): an owner everything; a worker the
  * jobs assigned to them, those jobs' materials and customers, and never `price`. Everything a worker
  * cannot see is absent from pull, checksums, push responses and the board.
  */
