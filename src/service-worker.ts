@@ -7,7 +7,7 @@ import { absoluteShell } from '$lib/offline/shell.ts';
 import { build, files, version } from '$service-worker';
 
 /**
- * Offline shell (issue 5): the built app and static files are cached at install, and every page
+ * Offline shell (docs/architecture.md "The app", Offline first): the built app and static files are cached at install, and every page
  * navigation falls back to the cached shell when the network is down. The app renders client-side
  * (ssr = false), so one shell serves every route; data comes from IndexedDB and the API client's
  * saved copies. API calls and the websocket are never cached here: stale auth or data must not

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:api` (issue 4 "Measured"): push throughput (operations/s, batches of 100) and pull
+ * `npm run bench:api` (README "Performance", "Sync API"): push throughput (operations/s, batches of 100) and pull
  * throughput (changes/s paging through 100,000 changes), each next to the same work done with plain
  * SQL on the same database in the same run, as a ratio. Real HTTP on 127.0.0.1, real Postgres
  * (TEST_DATABASE_URL, default the local one), a fresh schema dropped at the end.

@@ -1,5 +1,5 @@
 /**
- * CRDT benchmark (issue 2, "Measured, not timed in tests"): `npm run bench:crdt`.
+ * CRDT benchmark (README "Performance"; measured here, never timed in tests): `npm run bench:crdt`.
  *
  * A material list of 1,000 materials, edited 10,000 times by 10 devices that exchange their
  * updates as they go — each device receives the others' updates in batches, as a phone on a

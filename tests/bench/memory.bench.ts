@@ -1,4 +1,5 @@
-// `npm run bench:memory` (issue 3: "memory returns to baseline after a 10,000-connection burst").
+// `npm run bench:memory` (docs/architecture.md "Durability", Unloading: memory returns to baseline
+// after a 10,000-connection burst).
 // Starts our real server process with --expose-gc, opens BENCH_CONNECTIONS (10,000) websocket
 // connections over BENCH_DOCS (1,000) documents, one edit per document, closes them all, waits until
 // the server reports 0 documents and 0 connections (/metrics), and prints heap/RSS at baseline, peak

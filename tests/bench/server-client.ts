@@ -111,7 +111,7 @@ async function open(request: Extract<ClientRequest, { type: 'open' }>): Promise<
 			const opened = openClient(request, docName, doc);
 			const list = new MaterialListDoc(doc, docName.slice('materials:'.length), {
 				// The logged-in user's own id: entries stamped as anyone else are refused and undone by
-				// the write guard (issue 3 write rules), which would measure the refusal path instead.
+				// the write guard (docs/architecture.md "Who may do what"), which would measure the refusal path instead.
 				writer: { userId: request.userId, deviceId: `bench-${i}`, role: 'OWNER' },
 				clock: new HybridClock()
 			});

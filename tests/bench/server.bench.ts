@@ -1,4 +1,4 @@
-// `npm run bench:server` (issue 3 "Measured"): fan-out latency (p50/p99 from an edit on one client
+// `npm run bench:server` (README "Performance", "Collaboration server"): fan-out latency (p50/p99 from an edit on one client
 // to its arrival on each other client of the document) and delivered updates/s, 500 connections over
 // 50 documents, against OUR server (the real process: auth, write guard, durable log on Postgres,
 // projection) and bare Hocuspocus (`new Server()`, no extensions), both started by this script.
@@ -21,7 +21,8 @@
 // BENCH_SLACK_MS (10: how late a send slot may be reached and still be sent); TEST_SEED (replay);
 // TEST_DATABASE_URL.
 //
-// Projection lag (issue 4 "Measured": document change → rows committed, goal p99 < 250 ms under this
+// Projection lag (docs/architecture.md "Projection and change feed": document change → rows committed,
+// goal p99 < 250 ms under this
 // load) is read from our server's `khs_projection_lag_seconds` histogram on /metrics, as the bucket
 // counts gained during our measured windows only (not warm-up), quantiles interpolated in-bucket.
 import { type ChildProcess, fork } from 'node:child_process';

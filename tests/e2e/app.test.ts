@@ -15,7 +15,7 @@ import {
 } from './support.ts';
 
 /**
- * Issue 5's four scenarios against the real server (demo seed) in real Chromium, then the customer
+ * The app's four scenarios (docs/architecture.md "The app") against the real server (demo seed) in real Chromium, then the customer
  * screens: the USER_CHOICE conflict inbox and the worker's read-only customer. Worker Ana is on the
  * crew of "Roof repair, building B" (customer Harbor View) and "Kitchen backsplash" (Dana
  * Whitfield), not on Greenleaf Café's job; the owner sees everything.

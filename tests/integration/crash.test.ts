@@ -12,7 +12,7 @@ import {
 } from './support/server-process.ts';
 import { connect, type Edit, MaterialWriter, materialNames, synced } from './support/writers.ts';
 
-// Issue 3: "`kill -9` of the server at any moment loses nothing that was acknowledged durable" and
+// docs/architecture.md "Durability": "`kill -9` of the server at any moment loses nothing that was acknowledged durable" and
 // "graceful shutdown on SIGTERM flushes everything". Real server processes (scripts/start.mjs) on
 // real Postgres, written to by several providers through the crdt views.
 const seed = testSeed();

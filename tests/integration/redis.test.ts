@@ -18,7 +18,7 @@ import {
 } from './support/server-process.ts';
 import { type Edit, MaterialWriter, materialNames, synced } from './support/writers.ts';
 
-// Issue 3 "Scale-out": two instances on one Postgres and one Redis. A unique key prefix per run keeps
+// docs/architecture.md "Scale-out": two instances on one Postgres and one Redis. A unique key prefix per run keeps
 // parallel runs (and other suites) apart on the shared Redis.
 const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `khs-test-${randomBytes(6).toString('hex')}`;

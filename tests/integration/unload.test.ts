@@ -6,7 +6,7 @@ import { waitFor } from '../../server/testing/app.ts';
 import { login, openTestDatabase, type TestDatabase } from './support/server-process.ts';
 import { MaterialWriter, synced } from './support/writers.ts';
 
-// Issue 3: "Documents with no connections are unloaded". Memory after a 10,000-connection burst is
+// docs/architecture.md "Durability", Unloading: documents with no connections are unloaded. Memory after a 10,000-connection burst is
 // measured by `npm run bench:memory`, not asserted here (no timing or memory assertions in tests).
 describe('unloading', () => {
 	let database: TestDatabase;

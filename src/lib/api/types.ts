@@ -2,7 +2,7 @@ import type { JobStatus } from '$crdt/schema.ts';
 import type { Role } from '$crdt/writer.ts';
 
 /**
- * The HTTP contract this app codes against (issue 5 brief; the server follows it). Shapes are
+ * The HTTP contract this app codes against (the server follows it: server/projection/board.ts). Shapes are
  * exactly what the endpoints return; times are epoch milliseconds.
  */
 export interface UserRef {

@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 
 /**
- * The server's durability acknowledgement (issue 3): a stateless message
+ * The server's durability acknowledgement (docs/architecture.md "Durability"): a stateless message
  * `{"type":"khs:durable","stateVector":"<base64 Y state vector>"}` sent after it durably stored
  * updates. A local edit is durable once that state vector covers the edit's (clientID, clock).
  * Mirrors `server/collab/durability.ts`'s `isDurable` so the browser does not import server code.

@@ -35,7 +35,7 @@ function noticeCtx(userId: string, over: Partial<NoticeContext> = {}): NoticeCon
 }
 
 describe('merge notices', () => {
-	it('tells the owner why their lower quantity and un-tick did not stand (issue 5 scenario 2)', () => {
+	it('tells the owner why their lower quantity and un-tick did not stand (e2e scenario 2)', () => {
 		let t = 1000;
 		const owner = replica('olivia', 'OWNER', () => t);
 		const ana = replica('ana', 'WORKER', () => t);

@@ -2,7 +2,8 @@ import type { Entity } from '$crdt/entity.ts';
 import type { JsonScalar, RegisterEntry } from '$crdt/resolvers.ts';
 
 /**
- * "When a merge changed what the user wrote, they are told in plain words" (issue 5). A merge
+ * "When a merge changed what the user wrote, they are told in plain words" (docs/architecture.md
+ * "The app", Merge notices). A merge
  * changed what I wrote exactly when my own write is still a live entry of a register (nobody has
  * overwritten it after seeing it) and yet the register resolves to another value — some
  * concurrent write won under the field's rule. USER_CHOICE fields are not notices but conflicts

@@ -3,7 +3,7 @@ import { syncDefaults } from './defaults.ts';
 import { localStoragePendingStore, type PendingStore } from './pending.ts';
 
 /**
- * The one sync status the indicator shows (issue 5 "Offline first, honestly shown"):
+ * The one sync status the indicator shows (docs/architecture.md "The app", Sync status):
  * online/offline from the browser and the websocket, local changes not yet on the server and not
  * yet durable (summed over every document, open or not, from the pending store), last synced time.
  */

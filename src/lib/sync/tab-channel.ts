@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 
 /**
  * Two tabs of one browser converge without the server: y-indexeddb shares storage but does not
- * tell the other tab (PITFALLS "y-indexeddb 9"). Each tab broadcasts its own edits; a tab that
+ * tell the other tab (docs/pitfalls.md "y-indexeddb"). Each tab broadcasts its own edits; a tab that
  * opens a document asks the others for what it lacks (a Yjs state vector), so offline tabs agree.
  */
 type TabMessage = { type: 'update'; update: Uint8Array } | { type: 'hello'; stateVector: Uint8Array };
