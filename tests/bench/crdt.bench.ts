@@ -6,6 +6,12 @@
  * flaky connection does. Then: the size of the document as stored, and how long a client or the
  * server takes to load it, from the raw update log and from a compacted snapshot.
  *
+ * Then what the data model costs a RECEIVING device: the same field edits made once through the
+ * product's entries (`MaterialListDoc` / `Entity.set`: a register entry per write, docs: crdt/SPEC.md)
+ * and once as plain Y.Map keys (`material.set(field, value)`), in the same run; each edit's update is
+ * applied to a fresh replica holding the list, timed by process CPU (user + system), with and without
+ * reading the edited material back; bytes per edit are the updates' sizes and the document's growth.
+ *
  * Seeded (BENCH_SEED=<n> to replay the same edit sequence); prints no verdicts, only figures.
  */
 import os from 'node:os';
@@ -44,7 +50,10 @@ function main(): void {
 	const cpus = os.cpus();
 	console.log(`crdt bench · seed ${seed} (BENCH_SEED=${seed} to replay)`);
 	console.log(
-		`machine: ${cpus[0]?.model ?? 'unknown cpu'} × ${cpus.length}, node ${process.version}, ${os.platform()} ${os.arch()}`
+		`machine: ${cpus[0]?.model ?? 'unknown cpu'} × ${cpus.length}, node ${process.version}, ${os.platform()} ${os.arch()}, load average ${os
+			.loadavg()
+			.map((l) => l.toFixed(2))
+			.join(' ')} (a shared machine: timings are noisy)`
 	);
 
 	// ---- edits, replicated as they go ------------------------------------------------------
@@ -141,6 +150,163 @@ function main(): void {
 	console.log(
 		`(${materialsRead} materials read back; ${devices.length} devices converged: ${converged(devices)})`
 	);
+	remoteEditCost(random, pick);
+}
+
+/** Materials and field edits of the receiving-device comparison. */
+const REMOTE_MATERIALS = 200;
+const REMOTE_EDITS = 5_000;
+
+/** One edit both models make: which material, which fields (scalar registers only). */
+interface FieldEdit {
+	material: number;
+	values: Record<string, string | number | boolean>;
+}
+
+/** The updates one model produced: the list's creation, then one update per edit. */
+interface Recorded {
+	ids: string[];
+	setup: Uint8Array[];
+	edits: Uint8Array[];
+}
+
+function record(
+	make: (doc: Y.Doc) => { add(i: number): string; edit(id: string, e: FieldEdit): void },
+	edits: readonly FieldEdit[]
+): Recorded {
+	const doc = new Y.Doc();
+	const updates: Uint8Array[] = [];
+	doc.on('update', (update: Uint8Array) => updates.push(update));
+	const model = make(doc);
+	const ids = Array.from({ length: REMOTE_MATERIALS }, (_, i) => model.add(i));
+	const setup = updates.splice(0);
+	for (const e of edits) model.edit(ids[e.material] as string, e);
+	if (updates.length !== edits.length) throw new Error(`${updates.length} updates for ${edits.length} edits`);
+	return { ids, setup, edits: updates };
+}
+
+/**
+ * CPU µs per applied remote edit (median of REPETITIONS fresh receivers), with `read` run after each
+ * apply when given; and the receiver's encoded size before/after the edits.
+ */
+function receive(rec: Recorded, read?: (doc: Y.Doc, id: string) => unknown, materials?: readonly number[]) {
+	const runs: number[] = [];
+	let grownBytes = 0;
+	for (let r = 0; r < REPETITIONS; r++) {
+		const doc = new Y.Doc();
+		for (const update of rec.setup) Y.applyUpdate(doc, update, REMOTE);
+		const before = Y.encodeStateAsUpdate(doc).byteLength;
+		const start = process.cpuUsage();
+		for (const [i, update] of rec.edits.entries()) {
+			Y.applyUpdate(doc, update, REMOTE);
+			if (read) read(doc, rec.ids[materials?.[i] ?? 0] as string);
+		}
+		const used = process.cpuUsage(start);
+		runs.push((used.user + used.system) / rec.edits.length);
+		grownBytes = Y.encodeStateAsUpdate(doc).byteLength - before;
+	}
+	runs.sort((a, b) => a - b);
+	return { cpuUs: runs[Math.floor(runs.length / 2)] as number, grownBytes };
+}
+
+function remoteEditCost(random: () => number, pick: <T>(items: readonly T[]) => T): void {
+	const edits: FieldEdit[] = Array.from({ length: REMOTE_EDITS }, () => {
+		const roll = random();
+		const values: FieldEdit['values'] =
+			roll < 0.45
+				? { quantity: Math.floor(random() * 50) }
+				: roll < 0.75
+					? { purchased: random() < 0.7 }
+					: roll < 0.85
+						? { name: pick(NAMES) }
+						: roll < 0.9
+							? { unit: pick(UNITS) }
+							: { quantity: Math.floor(random() * 50), unit: pick(UNITS), purchased: false };
+		return { material: Math.floor(random() * REMOTE_MATERIALS), values };
+	});
+	const materials = edits.map((e) => e.material);
+	const writer = replica('sender', 'OWNER');
+	const ours = record((doc) => {
+		const list = new MaterialListDoc(doc, JOB_ID, writer.ctx);
+		return {
+			add: (i) => list.add({ name: NAMES[i % NAMES.length], quantity: i, unit: UNITS[i % UNITS.length] }).id,
+			edit: (id, e) => list.require(id).set(e.values)
+		};
+	}, edits);
+	const plain = record((doc) => {
+		const root = doc.getMap<Y.Map<unknown>>('materials');
+		return {
+			add: (i) => {
+				const id = crypto.randomUUID();
+				doc.transact(() => {
+					const map = new Y.Map<unknown>();
+					root.set(id, map);
+					for (const [k, v] of Object.entries({
+						name: NAMES[i % NAMES.length],
+						quantity: i,
+						unit: UNITS[i % UNITS.length],
+						purchased: false,
+						createdAt: Date.now()
+					}))
+						map.set(k, v);
+				});
+				return id;
+			},
+			edit: (id, e) =>
+				doc.transact(() => {
+					const map = root.get(id) as Y.Map<unknown>;
+					for (const [k, v] of Object.entries(e.values)) map.set(k, v);
+				})
+		};
+	}, edits);
+	const reader = replica('receiver');
+	const readOurs = (doc: Y.Doc, id: string) => new MaterialListDoc(doc, JOB_ID, reader.ctx).read(id);
+	const readPlain = (doc: Y.Doc, id: string) => (doc.getMap('materials').get(id) as Y.Map<unknown>).toJSON();
+	const oursApply = receive(ours);
+	const plainApply = receive(plain);
+	const oursRead = receive(ours, readOurs, materials);
+	const plainRead = receive(plain, readPlain, materials);
+	const mean = (updates: readonly Uint8Array[]) =>
+		updates.reduce((sum, u) => sum + u.byteLength, 0) / updates.length;
+	const us = (value: number) => `${value.toFixed(1)} µs`;
+	const bytes = (value: number) => `${value.toFixed(1)} B`;
+	const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+	const rows: Array<[string, string, string, string]> = [
+		[
+			'CPU per applied remote edit',
+			us(oursApply.cpuUs),
+			us(plainApply.cpuUs),
+			x(oursApply.cpuUs, plainApply.cpuUs)
+		],
+		[
+			'CPU per applied edit + read of the material',
+			us(oursRead.cpuUs),
+			us(plainRead.cpuUs),
+			x(oursRead.cpuUs, plainRead.cpuUs)
+		],
+		[
+			'update bytes per edit (on the wire)',
+			bytes(mean(ours.edits)),
+			bytes(mean(plain.edits)),
+			x(mean(ours.edits), mean(plain.edits))
+		],
+		[
+			'document growth per edit (encoded)',
+			bytes(oursApply.grownBytes / REMOTE_EDITS),
+			bytes(plainApply.grownBytes / REMOTE_EDITS),
+			x(oursApply.grownBytes, plainApply.grownBytes)
+		]
+	];
+	console.log(
+		`\nreceiving device: ${REMOTE_EDITS.toLocaleString('en-US')} field edits of ${REMOTE_MATERIALS} materials, each its own update, applied to a replica holding the list (median of ${REPETITIONS} receivers; process CPU, user + system)`
+	);
+	const header = ['measure', 'product entries', 'plain Y.Map keys', 'entries / plain'];
+	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+	const line = (cells: readonly string[]) =>
+		`| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`;
+	console.log(line(header));
+	console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+	for (const row of rows) console.log(line(row));
 }
 
 /** One random edit of the kinds a crew makes, weighted towards quantities and ticks. */
