@@ -175,15 +175,16 @@ describe('app end to end', () => {
 		// The price lives in `job-owner:`, which the app never opens for a worker (crdt AUD-2). A tampered
 		// client can only write a price entry into the shared job document, and the server undoes it.
 		const opened = await ana.evaluate((jobId) => {
-			const khs = (
-				window as unknown as {
-					__khs: {
-						sync: { get(n: string): { doc: { getMap(n: string): Map<string, unknown> } } | undefined };
-					};
-				}
-			).__khs;
-			const stamp = { t: Date.now(), c: 0, u: 'tampered', d: 'tampered', r: 'WORKER', v: 1 };
-			khs.sync.get(`job:${jobId}`)?.doc.getMap('job').set('price|tampered', stamp);
+			type Session = {
+				doc: { getMap(n: string): Map<string, unknown> };
+				ctx: { writer: { userId: string; deviceId: string; role: string } };
+			};
+			const khs = (window as unknown as { __khs: { sync: { get(n: string): Session | undefined } } }).__khs;
+			const session = khs.sync.get(`job:${jobId}`);
+			if (!session) throw new Error('the job is not open');
+			// Well-formed, her own identity: what an app from before the document split could still send.
+			const { userId: u, deviceId: d, role: r } = session.ctx.writer;
+			session.doc.getMap('job').set('price|tampered', { t: Date.now(), c: 0, u, d, r, v: 1 });
 			return !!khs.sync.get(`job-owner:${jobId}`);
 		}, ROOF_JOB);
 		expect(opened).toBe(false);

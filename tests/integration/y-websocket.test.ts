@@ -191,8 +191,11 @@ describe('y-websocket dialect', () => {
 		const y = yClient(name, tokens.owner);
 		const h = hClient(name, tokens.owner);
 		await Promise.all([y.synced(), hSynced(h)]);
+		// `user` is always the authenticated one (PRES-1); the rest of a state is the client's own.
 		const awarenessOf = (states: Map<number, Record<string, unknown>>, who: string) =>
-			[...states.values()].some((s) => (s.user as { name?: string } | undefined)?.name === who);
+			[...states.values()].some(
+				(s) => s.cursor === who && (s.user as { id?: string } | undefined)?.id === ids.owner
+			);
 		const hAwareness = h.awareness;
 		if (!hAwareness) throw new Error('the Hocuspocus provider has no awareness');
 
@@ -206,8 +209,8 @@ describe('y-websocket dialect', () => {
 			y.provider.awareness.on('change', check);
 			check();
 		});
-		y.provider.awareness.setLocalStateField('user', { name: 'Yan' });
-		hAwareness.setLocalStateField('user', { name: 'Hana' });
+		y.provider.awareness.setLocalState({ cursor: 'Yan', user: { id: 'someone-else', name: 'Forged' } });
+		hAwareness.setLocalState({ cursor: 'Hana' });
 		await Promise.all([seenByH, seenByY]);
 
 		// Closing the y-websocket socket removes its state for the others.
