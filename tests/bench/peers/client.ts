@@ -67,7 +67,8 @@ interface Replica {
 	/** The transaction origin of updates that came from the server. */
 	origin: unknown;
 	synced(): Promise<void>;
-	goOffline(): void;
+	/** Closes the connection; resolves once it is closed (a reconnect before that is a no-op). */
+	goOffline(): Promise<void>;
 	goOnline(): void;
 	destroy(): void;
 }
@@ -113,7 +114,12 @@ function relayReplica(url: string, name: string, doc: Y.Doc): Omit<Replica, 'lis
 		doc,
 		origin: relayOrigin,
 		synced: () => opened,
-		goOffline: () => ws?.close(),
+		goOffline: () =>
+			new Promise<void>((resolve) => {
+				if (!ws || ws.readyState === WebSocket.CLOSED) return resolve();
+				ws.addEventListener('close', () => resolve());
+				ws.close();
+			}),
 		goOnline: open,
 		destroy: () => ws?.close()
 	};
@@ -127,7 +133,15 @@ function transport(t: Target, name: string, doc: Y.Doc): Omit<Replica, 'list'> {
 			doc,
 			origin: client.provider,
 			synced: () => client.synced(60_000),
-			goOffline: () => client.provider.disconnect(),
+			goOffline: () =>
+				new Promise<void>((resolve) => {
+					client.provider.on(
+						'status',
+						({ status }: { status: string }) => status === 'disconnected' && resolve()
+					);
+					client.provider.disconnect();
+					if (!client.provider.wsconnected && !client.provider.ws) resolve();
+				}),
 			goOnline: () => void client.provider.connect(),
 			destroy: () => client.destroy()
 		};
@@ -137,7 +151,13 @@ function transport(t: Target, name: string, doc: Y.Doc): Omit<Replica, 'list'> {
 		doc,
 		origin: provider,
 		synced: () => synced(provider, 60_000),
-		goOffline: () => provider.disconnect(),
+		goOffline: () =>
+			new Promise<void>((resolve) => {
+				const socket = provider.configuration.websocketProvider;
+				socket.on('status', ({ status }: { status: string }) => status === 'disconnected' && resolve());
+				provider.disconnect();
+				if (socket.status === 'disconnected') resolve();
+			}),
 		goOnline: () => void provider.connect(),
 		destroy: () => provider.destroy()
 	};
@@ -306,7 +326,7 @@ async function stormPrepare(clients: number, docs: number, offlineEdits: number)
 	const all = [...anchors, ...stormers];
 	const groups = names.map((_, d) => all.filter((_, i) => i % docs === d));
 	await seedDocuments(groups);
-	for (const r of stormers) r.goOffline();
+	await Promise.all(stormers.map((r) => r.goOffline()));
 	for (const r of stormers) for (let e = 0; e < offlineEdits; e++) edit(r, e);
 	const expected = groups.map((group) => {
 		const merged = new Map<number, number>();
