@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { HocuspocusProvider } from '@hocuspocus/provider';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { HybridClock, JobDoc, type WriteContext } from '../crdt/index.ts';
 import { waitFor } from './testing/app.ts';
 
 interface Running {
@@ -71,13 +72,19 @@ describe('server process', () => {
 			body: JSON.stringify({ email: 'owner@khs.demo', password: 'demo1234' })
 		});
 		expect(login.status).toBe(200);
-		const { token } = (await login.json()) as { token: string };
+		const { token, user } = (await login.json()) as { token: string; user: { id: string } };
+		// A real edit through the crdt views: anything else is malformed and refused (WRITE-*).
+		const ctx: WriteContext = {
+			writer: { userId: user.id, deviceId: 'main-test', role: 'OWNER' },
+			clock: new HybridClock()
+		};
+		const jobId = crypto.randomUUID();
 
-		const name = `job:${crypto.randomUUID()}`;
+		const name = `job:${jobId}`;
 		const writer = connect(first.port, name, token);
 		try {
 			await waitFor('synced', (done) => writer.on('synced', () => done()));
-			writer.document.getMap('notes').set('n1', 'bring the ladder');
+			new JobDoc(writer.document, jobId, ctx).create({ title: 'bring the ladder' });
 			await waitFor('update acknowledged', (done) => {
 				if (writer.unsyncedChanges === 0) return done();
 				writer.on('unsyncedChanges', ({ number }: { number: number }) => number === 0 && done());
@@ -101,7 +108,7 @@ describe('server process', () => {
 		const reader = connect(second.port, name, token);
 		try {
 			await waitFor('synced again', (done) => reader.on('synced', () => done()));
-			expect(reader.document.getMap('notes').get('n1')).toBe('bring the ladder');
+			expect(new JobDoc(reader.document, jobId, ctx).read()?.title).toBe('bring the ladder');
 		} finally {
 			reader.destroy();
 			const exited = waitFor<number | null>(

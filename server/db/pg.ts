@@ -18,7 +18,7 @@ export const pgDefaults = {
 	 * group commit behind it never resumed after the network healed (fault suite, partition to
 	 * Postgres). Far above any query of ours (the slowest, a compaction, takes well under a second).
 	 */
-	queryTimeoutMs: 30_000,
+	queryTimeoutMs: 15_000,
 	/** TCP keepalive on every connection, so the OS notices a dead peer on an idle connection too. */
 	keepAliveInitialDelayMs: 10_000
 } as const;
@@ -119,6 +119,11 @@ async function createSchema(connectionString: string, schema: string): Promise<v
 	}
 }
 
+/** pg's client-side `query_timeout` (pgDefaults.queryTimeoutMs) fired. */
+function isQueryTimeout(error: unknown): boolean {
+	return error instanceof Error && error.message === 'Query read timeout';
+}
+
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 async function run<Row>(on: Queryable, sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
@@ -162,6 +167,12 @@ class PgDb implements Db {
 			await client.query('COMMIT');
 			return value;
 		} catch (error) {
+			if (isQueryTimeout(error)) {
+				// No answer on this connection (a partition): a ROLLBACK would wait as long again. Dropping
+				// the connection ends the transaction on the server (it rolls back on disconnect).
+				releaseError = error as Error;
+				throw error;
+			}
 			try {
 				await client.query('ROLLBACK');
 			} catch (rollbackError) {
