@@ -1,8 +1,25 @@
 import { expect } from 'vitest';
+import type { ServerProcess } from '../../integration/support/server-process.ts';
 import type { OutageResult } from './outage.ts';
 
-/** The assertions every outage scenario makes, with the lists that failed them shown. */
-export function expectSurvived(result: OutageResult, crewErrors: unknown[]): void {
+/**
+ * The assertions every outage scenario makes, with the lists that failed them shown. When the crew
+ * did not settle, the servers' last warnings and errors are printed first: what a fault left stuck
+ * is in them, and the processes are gone once the suite ends.
+ */
+export function expectSurvived(
+	result: OutageResult,
+	crewErrors: unknown[],
+	servers: ServerProcess[] = []
+): void {
+	if (result.settleError) {
+		for (const server of servers) {
+			const recent = server.logs.filter((l) => Number(l.level) >= 40).slice(-30);
+			console.log(
+				`server pid ${server.pid}: last warnings and errors\n${recent.map((l) => JSON.stringify(l)).join('\n')}`
+			);
+		}
+	}
 	expect(result.settleError, 'everything durable after the fault ended').toBeUndefined();
 	expect(result.ackedMissingAtEnd, 'acknowledged but not in the database').toEqual([]);
 	expect(result.falseAcks, 'acked while the database was away').toEqual([]);
