@@ -30,7 +30,16 @@ export class ClientSession {
 		cpu: number | undefined
 	) {
 		this.proc = fork(clientScript, [], {
-			execArgv: ['--expose-gc', '--max-old-space-size=4096', '--import', 'tsx'],
+			execArgv: [
+				'--expose-gc',
+				'--max-old-space-size=4096',
+				// BENCH_CLIENT_PROFILE=<dir>: a V8 CPU profile of every load generator, written at exit.
+				...(process.env.BENCH_CLIENT_PROFILE
+					? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CLIENT_PROFILE}`]
+					: []),
+				'--import',
+				'tsx'
+			],
 			stdio: ['ignore', 'inherit', 'inherit', 'ipc']
 		});
 		if (this.proc.pid !== undefined) pin(this.proc.pid, cpu);
@@ -60,7 +69,8 @@ export class ClientSession {
 		if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
 		await this.request({ type: 'close' }).catch(() => {});
 		const exited = new Promise((resolve) => this.proc.once('exit', resolve));
-		this.proc.kill('SIGTERM');
+		// Closing the channel makes the client exit by itself (a CPU profile is written on exit).
+		this.proc.disconnect();
 		await exited;
 	}
 }
