@@ -175,30 +175,7 @@ async function writeJobs(
 		ids,
 		rows.filter((r) => r.entity.part === 'owner')
 	);
-	const writes: Array<{
-		row: PassRow;
-		data: Record<string, unknown>;
-		sv: string;
-		version: number;
-		before?: StoredRow;
-	}> = [];
-	for (const id of ids) {
-		const shared = rows.find((r) => r.entity.id === id && r.entity.part === undefined);
-		const ownerRow = rows.find((r) => r.entity.id === id && r.entity.part === 'owner');
-		const before = stored.get(id);
-		// An owner part without its job (created offline, the job not yet synced) waits in job_owner_fields.
-		if (!shared && !before) continue;
-		const owner = owners.get(id);
-		const sharedData = shared?.entity.data ?? (before?.data as Record<string, unknown>);
-		const data = mergeParts(sharedData, owner?.data);
-		if (before && canonicalJson(before.data) === canonicalJson(data)) continue;
-		const sv = mergeStateVectors(
-			shared ? shared.stateVectorHex : toHex(before?.state_vector ?? new Uint8Array()),
-			owner?.stateVectorHex
-		);
-		const row = (ownerRow && !shared ? ownerRow : shared) as PassRow;
-		writes.push({ row, data, sv, version: (before?.version ?? 0) + 1, ...(before ? { before } : {}) });
-	}
+	const writes = planJobWrites(ids, rows, stored, owners);
 	if (writes.length === 0) return [];
 	await tx.query(
 		`INSERT INTO jobs (id, data, version, state_vector, changed_by, changed_by_role, customer_id)
@@ -229,6 +206,43 @@ async function writeJobs(
 		if (userIds.length > 0) removed.push({ jobId: w.row.entity.id, userIds });
 	}
 	return writes.map((w) => ({ row: w.row, version: w.version, txid: null }));
+}
+
+interface JobWrite {
+	/** The row that caused the write (the crew part's, else the owner part's): changedBy comes from it. */
+	row: PassRow;
+	data: Record<string, unknown>;
+	/** The merged state vector, hex. */
+	sv: string;
+	version: number;
+	before?: StoredRow;
+}
+
+/** Each job's merged row (SPEC AUD-2, VIS-2), for the jobs whose merged JSON changed. */
+function planJobWrites(
+	ids: readonly string[],
+	rows: readonly PassRow[],
+	stored: ReadonlyMap<string, StoredRow>,
+	owners: ReadonlyMap<string, OwnerPart>
+): JobWrite[] {
+	const writes: JobWrite[] = [];
+	for (const id of ids) {
+		const shared = rows.find((r) => r.entity.id === id && r.entity.part === undefined);
+		const ownerRow = rows.find((r) => r.entity.id === id && r.entity.part === 'owner');
+		const before = stored.get(id);
+		// An owner part without its job (created offline, the job not yet synced) waits in job_owner_fields.
+		if (!shared && !before) continue;
+		const owner = owners.get(id);
+		const data = mergeParts(shared?.entity.data ?? (before?.data as Record<string, unknown>), owner?.data);
+		if (before && canonicalJson(before.data) === canonicalJson(data)) continue;
+		const sv = mergeStateVectors(
+			shared ? shared.stateVectorHex : toHex(before?.state_vector ?? new Uint8Array()),
+			owner?.stateVectorHex
+		);
+		const row = (shared ?? ownerRow) as PassRow;
+		writes.push({ row, data, sv, version: (before?.version ?? 0) + 1, ...(before ? { before } : {}) });
+	}
+	return writes;
 }
 
 /** Stores the owner parts of this pass; returns every involved job's owner part as stored now. */
