@@ -10,7 +10,7 @@ const config = {
 	},
 	kit: {
 		adapter: adapter({ out: 'build' }),
-		alias: { $crdt: 'crdt' }
+		alias: { $crdt: 'crdt', $wire: 'wire' }
 	}
 };
 

@@ -6,6 +6,7 @@ export default defineConfig({
 	test: {
 		include: [
 			'crdt/**/*.test.ts',
+			'wire/**/*.test.ts',
 			'migrations/**/*.test.ts',
 			'server/**/*.test.ts',
 			'tests/**/*.test.ts',

@@ -13,7 +13,7 @@ function timedReplica(userId: string, role: 'OWNER' | 'WORKER' = 'OWNER') {
 	return { wall, r: replica(userId, role, () => wall.now) };
 }
 
-/** What the durability acknowledgement compares (server/collab/durability.ts `isDurable`). */
+/** What the durability acknowledgement compares (wire/durability.ts `isDurable`). */
 const ownClock = (r: Replica) => Y.getState(r.doc.store, r.doc.clientID);
 const touches = (job: JobDoc) => keysOf(job.entity.map, TOUCH_FIELD);
 

@@ -6,7 +6,7 @@
 //   node scripts/check-layers.mjs --graph [-v]   print the folder graph (run-time edges, with counts [and imports])
 //
 // Rules (CONTRIBUTING.md "Layers"):
-// - A file belongs to a folder: crdt, migrations, tests, src/routes, src/lib/<area>, src/lib,
+// - A file belongs to a folder: crdt, wire, migrations, tests, src/routes, src/lib/<area>, src/lib,
 //   server/<subsystem>, and the top-level server files split into server/core (shared plumbing)
 //   and server/app (the wiring). Test code — `*.test.ts`, `*.contract.ts`, `test-support.ts`,
 //   server/testing/, tests/ — is the folder `tests` wherever it sits: it may import anything,
@@ -20,7 +20,7 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const scanned = ['crdt', 'server', 'src', 'tests', 'migrations'];
+const scanned = ['crdt', 'wire', 'server', 'src', 'tests', 'migrations'];
 
 /**
  * Who may import whom at run time: folder → the folders it may import (its own is implicit).
@@ -42,6 +42,8 @@ const srcAreas = [
 ];
 const LAYERS = {
 	crdt: [],
+	// Wire shapes both the server and the browser run (the collab channel's stateless messages): yjs only.
+	wire: [],
 	// Shared server plumbing: logger, metrics, defaults, configuration.
 	'server/core': [],
 	'server/db': ['server/core'],
@@ -56,7 +58,8 @@ const LAYERS = {
 		'server/docs',
 		'server/auth',
 		'server/http',
-		'server/projection'
+		'server/projection',
+		'wire'
 	],
 	'server/sync': [
 		'crdt',
@@ -66,10 +69,11 @@ const LAYERS = {
 		'server/auth',
 		'server/http',
 		'server/projection',
-		'server/collab'
+		'server/collab',
+		'wire'
 	],
 	// The isomorphic client library (browser and Node): the wire shapes of the sync API, nothing that runs on the server.
-	'server/client': ['crdt'],
+	'server/client': ['crdt', 'wire'],
 	'server/seed': [
 		'crdt',
 		'server/core',
@@ -78,7 +82,8 @@ const LAYERS = {
 		'server/docs',
 		'server/collab',
 		'server/projection',
-		'server/sync'
+		'server/sync',
+		'wire'
 	],
 	// The wiring: createApp, assembleServer, main.
 	'server/app': [
@@ -91,7 +96,8 @@ const LAYERS = {
 		'server/projection',
 		'server/collab',
 		'server/sync',
-		'server/seed'
+		'server/seed',
+		'wire'
 	],
 	'server/cli': [
 		'crdt',
@@ -103,7 +109,8 @@ const LAYERS = {
 		'server/projection',
 		'server/sync',
 		'server/seed',
-		'server/app'
+		'server/app',
+		'wire'
 	],
 	migrations: ['crdt', 'server/core', 'server/db', 'server/docs'],
 	// The browser app. src/lib areas, lowest first; each may use the ones before it.
@@ -117,9 +124,10 @@ const LAYERS = {
 		'src/lib/format',
 		'src/lib/session',
 		'src/lib/api',
-		'src/lib/offline'
+		'src/lib/offline',
+		'wire'
 	],
-	'src/lib/fields': ['crdt', 'src/lib/format', 'src/lib/sync'],
+	'src/lib/fields': ['crdt', 'src/lib/format', 'src/lib/sync', 'wire'],
 	'src/lib/ui': [
 		'crdt',
 		'src/lib/format',
@@ -127,7 +135,8 @@ const LAYERS = {
 		'src/lib/session',
 		'src/lib/api',
 		'src/lib/offline',
-		'src/lib/sync'
+		'src/lib/sync',
+		'wire'
 	],
 	'src/lib/board': [
 		'crdt',
@@ -137,7 +146,8 @@ const LAYERS = {
 		'src/lib/api',
 		'src/lib/offline',
 		'src/lib/sync',
-		'src/lib/ui'
+		'src/lib/ui',
+		'wire'
 	],
 	'src/lib/job': [
 		'crdt',
@@ -148,7 +158,8 @@ const LAYERS = {
 		'src/lib/offline',
 		'src/lib/sync',
 		'src/lib/ui',
-		'src/lib/board'
+		'src/lib/board',
+		'wire'
 	],
 	'src/lib/customer': [
 		'crdt',
@@ -160,12 +171,13 @@ const LAYERS = {
 		'src/lib/sync',
 		'src/lib/ui',
 		'src/lib/board',
-		'src/lib/job'
+		'src/lib/job',
+		'wire'
 	],
 	'src/lib/health': ['crdt', 'src/lib/format', 'src/lib/session', 'src/lib/api', 'src/lib/ui'],
-	'src/lib': ['crdt', ...srcAreas.map((a) => `src/lib/${a}`)],
-	'src/routes': ['crdt', 'src', 'src/lib', ...srcAreas.map((a) => `src/lib/${a}`)],
-	src: ['crdt', 'src/lib', ...srcAreas.map((a) => `src/lib/${a}`)],
+	'src/lib': ['crdt', 'wire', ...srcAreas.map((a) => `src/lib/${a}`)],
+	'src/routes': ['crdt', 'wire', 'src', 'src/lib', ...srcAreas.map((a) => `src/lib/${a}`)],
+	src: ['crdt', 'wire', 'src/lib', ...srcAreas.map((a) => `src/lib/${a}`)],
 	tests: ['*']
 };
 
@@ -220,7 +232,7 @@ const serverCore = new Set(['logger.ts', 'metrics.ts', 'defaults.ts', 'store-fai
 export function folderOf(rel) {
 	if (isTestCode(rel)) return 'tests';
 	const parts = rel.split('/');
-	if (parts[0] === 'crdt' || parts[0] === 'migrations') return parts[0];
+	if (parts[0] === 'crdt' || parts[0] === 'wire' || parts[0] === 'migrations') return parts[0];
 	if (parts[0] === 'server') {
 		if (parts.length === 2) return serverCore.has(parts[1]) ? 'server/core' : 'server/app';
 		return `server/${parts[1]}`;
@@ -271,6 +283,7 @@ function resolveSpec(fromFile, spec) {
 	if (spec.startsWith('.')) base = resolve(dirname(fromFile), spec);
 	else if (spec === '$lib' || spec.startsWith('$lib/')) base = join(root, 'src/lib', spec.slice(4));
 	else if (spec === '$crdt' || spec.startsWith('$crdt/')) base = join(root, 'crdt', spec.slice(5));
+	else if (spec === '$wire' || spec.startsWith('$wire/')) base = join(root, 'wire', spec.slice(5));
 	else return undefined; // a package or a framework module ($app, $env): not ours
 	for (const path of candidates(base)) {
 		try {

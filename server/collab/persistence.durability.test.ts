@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { encodeDurableAck, isDurable, parseDurableAck } from './durability.ts';
 import { DurableClock } from './durable-clock.ts';
 
 function editsOf(doc: Y.Doc, count: number): Uint8Array[] {
@@ -11,29 +10,6 @@ function editsOf(doc: Y.Doc, count: number): Uint8Array[] {
 	doc.off('update', onUpdate);
 	return updates;
 }
-
-describe('durability ack (isomorphic helpers)', () => {
-	it('round-trips and is ignored for other stateless payloads', () => {
-		const doc = new Y.Doc();
-		doc.getMap('m').set('x', 1);
-		const payload = encodeDurableAck(Y.encodeStateVector(doc));
-		expect(JSON.parse(payload)).toMatchObject({ type: 'khs:durable' });
-		expect(parseDurableAck(payload)).toEqual(Y.decodeStateVector(Y.encodeStateVector(doc)));
-		expect(parseDurableAck('{"type":"khs:denied"}')).toBeNull();
-		expect(parseDurableAck('not json')).toBeNull();
-	});
-
-	it('isDurable: covered own clock → true; a newer local edit → false', () => {
-		const doc = new Y.Doc();
-		doc.getMap('m').set('x', 1);
-		const payload = encodeDurableAck(Y.encodeStateVector(doc));
-		expect(isDurable(doc, payload)).toBe(true);
-		expect(isDurable(doc, parseDurableAck(payload) ?? new Map())).toBe(true);
-		doc.getMap('m').set('y', 2);
-		expect(isDurable(doc, payload)).toBe(false);
-		expect(isDurable(new Y.Doc(), encodeDurableAck(Y.encodeStateVector(new Y.Doc())))).toBe(true);
-	});
-});
 
 describe('DurableClock', () => {
 	it('advances only over a contiguous prefix, whatever order commits arrive in', () => {

@@ -2,11 +2,11 @@ import { HocuspocusProvider } from '@hocuspocus/provider';
 import { type onChangePayload, Server } from '@hocuspocus/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { isDurable, parseDurableAck } from '../../wire/durability.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Db } from '../db/port.ts';
 import { openTestPgliteDb } from '../db/testing.ts';
 import { createDocStore, type DocStore } from '../docs/store.ts';
-import { isDurable, parseDurableAck } from './durability.ts';
 import { createPersistenceExtension, type PersistenceExtension } from './persistence.ts';
 
 /** Resolves when `predicate` holds, re-checked on every `notify()`; rejects after `timeoutMs`. */

@@ -9,8 +9,8 @@ import type {
 import { isTransactionOrigin } from '@hocuspocus/server';
 import pino, { type Logger } from 'pino';
 import * as Y from 'yjs';
+import { encodeDurableAck } from '../../wire/durability.ts';
 import type { DocStore } from '../docs/store.ts';
-import { encodeDurableAck } from './durability.ts';
 import { DurableClock } from './durable-clock.ts';
 
 /** Tunables of the persistence extension (units in the names). */
@@ -86,7 +86,7 @@ interface DocState {
  * - Every change: `onChange` appends the update bytes to the log (group commit). We do NOT use
  *   `onStoreDocument`: it stores the whole document after a 2 s debounce, so a crash loses the window
  *   (docs/pitfalls.md "Hocuspocus"). When a commit lands, the connections whose own updates it covers
- *   get a stateless `khs:durable` ack with the durable state vector (see `durability.ts`); every
+ *   get a stateless `khs:durable` ack with the durable state vector (see `wire/durability.ts`); every
  *   connection also gets one when it connects.
  * - Compaction runs in the background after `compactEveryUpdates` appends (and on unload); it never
  *   blocks message handling, and it is safe against other instances (see `DocStore.compact`).

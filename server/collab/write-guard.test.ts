@@ -12,8 +12,8 @@ import {
 	type Role,
 	type WriteContext
 } from '../../crdt/index.ts';
+import type { RejectedMessage } from '../../wire/durability.ts';
 import type { AuthUser } from '../auth/roles.ts';
-import type { RejectedMessage } from './write-guard.ts';
 import { createWriteGuardExtension, malformedUpdateClose } from './write-guard.ts';
 
 const USERS: Record<string, AuthUser> = {

@@ -1,6 +1,7 @@
 import type { beforeSyncPayload, Connection, Extension } from '@hocuspocus/server';
 import * as Y from 'yjs';
 import { DOC_LAYOUT, parseDocName } from '../../crdt/index.ts';
+import { encodeRejected } from '../../wire/durability.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Logger } from '../logger.ts';
 import { checkUpdate, type EntityRefusal, type Undo, type WriteRuleId } from './update-check.ts';
@@ -29,13 +30,6 @@ import type { WriteCheckLimits } from './write-rules.ts';
  * (lib0 `readVarUint8Array`), and an all-zero update is empty. Should a later Hocuspocus copy it, its
  * second apply stays a no-op, only slower.
  */
-export interface RejectedMessage {
-	type: 'khs:rejected';
-	documentName: string;
-	entityId: string;
-	field: string;
-	message: string;
-}
 
 /** How a socket that sent a malformed update is closed (WRITE-1): RFC 6455 policy violation. */
 export const malformedUpdateClose = { code: 1008, reason: 'malformed update' } as const;
@@ -148,6 +142,5 @@ function applyUndo(root: Y.Map<unknown>, undo: Undo): void {
 }
 
 function notify(connection: Connection, documentName: string, refusal: EntityRefusal): void {
-	const message: RejectedMessage = { type: 'khs:rejected', documentName, ...refusal };
-	connection.sendStateless(JSON.stringify(message));
+	connection.sendStateless(encodeRejected({ documentName, ...refusal }));
 }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { parseDurableAck } from '../../server/collab/durability.ts';
 import { collabLimitDefaults } from '../../server/collab/limits.ts';
 import { socketRules } from '../../server/collab/websocket.ts';
 import { waitFor } from '../../server/testing/app.ts';
+import { parseDurableAck } from '../../wire/durability.ts';
 import { addMaterials, floodSyncStep1, relayEdit, rssBytes, watchRss, weekOffline } from './support/flood.ts';
 import {
 	killIfRunning,

@@ -1,11 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import * as Y from 'yjs';
-import {
-	decodeBase64StateVector,
-	encodeBase64StateVector,
-	isDurable,
-	parseServerMessage
-} from './durability.ts';
 import { type PendingChange, type PendingStore, PendingTracker } from './pending.ts';
 
 function memoryStore(): PendingStore & { data: Map<string, PendingChange[]> } {
@@ -17,32 +10,6 @@ function memoryStore(): PendingStore & { data: Map<string, PendingChange[]> } {
 		names: () => [...data.keys()]
 	};
 }
-
-describe('durability', () => {
-	it('is durable exactly when the server state vector covers our clock', () => {
-		const client = new Y.Doc();
-		const server = new Y.Doc();
-		client.getMap('m').set('a', 1);
-		Y.applyUpdate(server, Y.encodeStateAsUpdate(client));
-		const sv = decodeBase64StateVector(encodeBase64StateVector(Y.encodeStateVector(server)));
-		expect(isDurable(sv, client)).toBe(true);
-		client.getMap('m').set('b', 2);
-		expect(isDurable(sv, client)).toBe(false);
-	});
-
-	it('parses the server messages and ignores anything else', () => {
-		const sv = encodeBase64StateVector(Y.encodeStateVector(new Y.Doc()));
-		expect(parseServerMessage(JSON.stringify({ type: 'khs:durable', stateVector: sv }))?.type).toBe(
-			'khs:durable'
-		);
-		expect(
-			parseServerMessage(JSON.stringify({ type: 'khs:rejected', field: 'price', message: 'Only the owner' }))
-		).toEqual({ type: 'khs:rejected', field: 'price', message: 'Only the owner' });
-		expect(parseServerMessage('not json')).toBeNull();
-		expect(parseServerMessage(JSON.stringify({ type: 'other' }))).toBeNull();
-		expect(parseServerMessage(JSON.stringify({ type: 'khs:durable', stateVector: '%%%' }))).toBeNull();
-	});
-});
 
 describe('pending changes', () => {
 	it('counts a typing burst as one change and a later edit as another', () => {

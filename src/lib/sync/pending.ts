@@ -1,4 +1,4 @@
-import { covers, type StateVector } from './durability.ts';
+import { covers, type StateVector } from '$wire/durability.ts';
 
 /**
  * Local changes not yet durable on the server, tracked by us rather than trusted to the provider's

@@ -1,8 +1,8 @@
 import type { HocuspocusProvider } from '@hocuspocus/provider';
 import * as Y from 'yjs';
 import { HybridClock, MaterialListDoc, type WriteContext } from '../../../crdt/index.ts';
-import { parseDurableAck } from '../../../server/collab/durability.ts';
 import { waitFor } from '../../../server/testing/app.ts';
+import { parseDurableAck } from '../../../wire/durability.ts';
 import { connect, materialNames } from '../../integration/support/writers.ts';
 
 /** One edit a device made: an add (a new material) or a change (a quantity of one it holds). */

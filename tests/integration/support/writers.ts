@@ -1,8 +1,8 @@
 import { HocuspocusProvider } from '@hocuspocus/provider';
 import * as Y from 'yjs';
 import { HybridClock, MaterialListDoc, type WriteContext } from '../../../crdt/index.ts';
-import { parseDurableAck } from '../../../server/collab/durability.ts';
 import { waitFor } from '../../../server/testing/app.ts';
+import { parseDurableAck } from '../../../wire/durability.ts';
 
 /** One material a writer added: enough to find it again after a reload. */
 export interface Edit {
