@@ -2,7 +2,9 @@
  * Who made a write. Identity is (userId, deviceId, role) — never the Yjs clientID, which is random
  * per Y.Doc instance and changes every session (docs/pitfalls.md "Yjs"; SPEC ID-1).
  */
-export type Role = 'OWNER' | 'WORKER';
+/** The two roles of the product: OWNER runs the company; WORKER is crew on assigned jobs. */
+export const ROLES = ['OWNER', 'WORKER'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface Writer {
 	readonly userId: string;
@@ -14,5 +16,5 @@ export interface Writer {
 export const ROLE_RANK: Readonly<Record<Role, number>> = { OWNER: 2, WORKER: 1 };
 
 export function isRole(value: unknown): value is Role {
-	return value === 'OWNER' || value === 'WORKER';
+	return (ROLES as readonly unknown[]).includes(value);
 }

@@ -47,7 +47,8 @@ const LAYERS = {
 	// Shared server plumbing: logger, metrics, defaults, configuration.
 	'server/core': [],
 	'server/db': ['server/core'],
-	'server/auth': ['server/core', 'server/db'],
+	// crdt: the roles are the writer identity's (crdt/writer.ts `ROLES`), defined once.
+	'server/auth': ['crdt', 'server/core', 'server/db'],
 	'server/docs': ['server/core', 'server/db'],
 	'server/http': ['server/core', 'server/db', 'server/auth'],
 	'server/projection': ['crdt', 'server/core', 'server/db', 'server/docs', 'server/auth', 'server/http'],

@@ -1,10 +1,7 @@
-/** The two roles of the product. OWNER runs the company; WORKER is crew on assigned jobs. */
-export const roles = ['OWNER', 'WORKER'] as const;
-export type Role = (typeof roles)[number];
+import type { Role } from '../../crdt/writer.ts';
 
-export function isRole(value: unknown): value is Role {
-	return value === 'OWNER' || value === 'WORKER';
-}
+/** The roles are the product's, defined once with the writer identity they stamp (crdt/writer.ts). */
+export { isRole, ROLES as roles, type Role } from '../../crdt/writer.ts';
 
 /** What the rest of the server knows about the caller once a token has been checked. */
 export interface AuthUser {

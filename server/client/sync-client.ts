@@ -1,3 +1,4 @@
+import { ENTITY_NAMES, type EntityName } from '../../crdt/schema.ts';
 import { OperationBatcher } from '../sync/batcher.ts';
 import { entityChecksum } from '../sync/canonical.ts';
 import type { EntityChange, EntityDeletion, PullPage } from '../sync/change-feed.ts';
@@ -11,7 +12,7 @@ import type { ClientState, ClientStorage, QueuedOperation } from './storage.ts';
  * queue with backoff, batching + `optimize`, paging pull until `hasMore` is false, and differential
  * sync by checksums. Isomorphic (fetch, Web Crypto); storage is pluggable (storage.ts).
  */
-export type EntityName = SyncOperation['entity'];
+export type { EntityName };
 
 /** The consumer's local copy of entities, as pulled (data includes `version`). */
 export interface LocalEntityStore {
@@ -266,7 +267,7 @@ export class SyncClient {
 
 	private async discardLocal(entities?: readonly EntityName[]): Promise<number> {
 		let discarded = 0;
-		for (const entity of entities ?? (['customer', 'job', 'material'] as const)) {
+		for (const entity of entities ?? ENTITY_NAMES) {
 			for (const id of (await this.options.local.all(entity)).keys()) {
 				await this.options.local.remove(entity, id);
 				discarded++;

@@ -4,6 +4,7 @@ import {
 	compareStamps,
 	type Entity,
 	type EntityJson,
+	type EntityName,
 	HybridClock,
 	isStamp,
 	JobDoc,
@@ -16,7 +17,7 @@ import {
 
 /** One entity as the projection writes it: docs/rest-api.md "Entities" JSON plus who wrote last. */
 export interface ProjectedEntity {
-	entity: 'customer' | 'job' | 'material';
+	entity: EntityName;
 	id: string;
 	data: EntityJson;
 	/** User id and role of the latest write in the entity (changedBy; ROLE_BASED's server role). */

@@ -12,6 +12,7 @@ import {
 	MaterialListDoc,
 	NOTE_SEPARATOR,
 	OWNER_ONLY_FIELDS,
+	type Role,
 	SEEN_ALL,
 	type Seen,
 	seenWithin,
@@ -24,6 +25,7 @@ import { SyncError } from './errors.ts';
 import type { SyncOperation } from './operation.ts';
 import { type PolicyTable, strategyFor } from './policy.ts';
 import { ConflictResolver, type ResolutionStrategy, type ResolvedConflict } from './resolver.ts';
+import { sameJson } from './same-json.ts';
 
 /**
  * Applies ONE (batched) operation to its document, inside the caller's Yjs transaction, so it is
@@ -67,7 +69,7 @@ export interface ApplyInput {
 	 */
 	part?: 'owner';
 	ctx: WriteContext;
-	role: 'OWNER' | 'WORKER';
+	role: Role;
 	/** Projected version now (0 when not projected yet). */
 	currentVersion: number;
 	base: BaseVersion | null;
@@ -85,7 +87,6 @@ export interface ApplyOutcome {
 const IGNORED = new Set(['id', 'version', 'updatedAt']);
 
 const resolver = new ConflictResolver();
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 interface Located {
 	entity: Entity | undefined;
@@ -191,9 +192,9 @@ export function notesToAppend(sent: string, current: string, base: string | unde
 }
 
 /** Time and role of the latest entry under `field` (LAST_WRITE_WINS, ROLE_BASED inputs). */
-function fieldStamp(entity: Entity, field: string): { t: number; r: 'OWNER' | 'WORKER' | null } {
+function fieldStamp(entity: Entity, field: string): { t: number; r: Role | null } {
 	let t = 0;
-	let r: 'OWNER' | 'WORKER' | null = null;
+	let r: Role | null = null;
 	const prefix = `${field}|`;
 	for (const [key, value] of entity.map.entries()) {
 		if (key.startsWith(prefix) && isStamp(value) && value.t >= t) {
@@ -237,7 +238,7 @@ function writableData(
 				if (!Object.hasOwn(JOB.fields, field) || workerMayWrite(JOB, field)) continue;
 				// A field the worker may not even read gets the same answer whatever the value, so
 				// pushes cannot probe it (server rule VIS-3); a readable one may be echoed back unchanged.
-				if (OWNER_ONLY_FIELDS.job.includes(field) || !same(data[field], live[field])) {
+				if (OWNER_ONLY_FIELDS.job.includes(field) || !sameJson(data[field], live[field])) {
 					throw new SyncError('forbidden', `only the owner can change ${field}`, dataField(field));
 				}
 				delete data[field];
@@ -331,20 +332,20 @@ export function applyOperation(input: ApplyInput): ApplyOutcome {
 	/** Three-way (with a base) or timestamp (without) conflict test of one field. */
 	const conflicting = (field: string, clientValue: unknown): boolean => {
 		const serverValue = live[field];
-		if (same(clientValue, serverValue)) return false;
-		if (base) return !same(serverValue, base.data[field]);
+		if (sameJson(clientValue, serverValue)) return false;
+		if (base) return !sameJson(serverValue, base.data[field]);
 		return fieldStamp(entity, field).t > op.timestamp;
 	};
 
 	for (const [field, c] of checked) {
 		const baseValue = base?.data[field];
 		if (c.kind === 'register') {
-			if (base && same(c.value, baseValue)) {
+			if (base && sameJson(c.value, baseValue)) {
 				delete expected[field]; // the client did not change it (a whole-entity echo)
 				continue;
 			}
 			const entries = entity.field(field).entries.length;
-			if (same(c.value, live[field]) && entries <= 1) continue; // changes nothing: no version bump
+			if (sameJson(c.value, live[field]) && entries <= 1) continue; // changes nothing: no version bump
 			const seen = conflicting(field, c.value) ? resolve(field, c.value) : baseSeen;
 			if (seen) entity.set({ [field]: c.value }, { seen });
 		} else if (c.kind === 'notes') {
@@ -361,11 +362,11 @@ export function applyOperation(input: ApplyInput): ApplyOutcome {
 		} else if (c.kind === 'set') {
 			if (c.replace) {
 				const sorted = [...c.replace].sort();
-				if (base && same(sorted, [...((baseValue as string[] | undefined) ?? [])].sort())) {
+				if (base && sameJson(sorted, [...((baseValue as string[] | undefined) ?? [])].sort())) {
 					delete expected[field];
 					continue;
 				}
-				if (same(sorted, live[field])) continue;
+				if (sameJson(sorted, live[field])) continue;
 				const seen = conflicting(field, sorted) ? resolve(field, sorted) : baseSeen;
 				if (seen) entity.replaceMembers(sorted, { seen }, field);
 			} else {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ENTITY_NAMES } from '../../crdt/schema.ts';
 import {
 	BoardResponseSchema,
 	ChecksumsResponseSchema,
@@ -152,7 +153,7 @@ export function openApiDocument(): unknown {
 							name: 'entity',
 							in: 'path',
 							required: true,
-							schema: { type: 'string', enum: ['customer', 'job', 'material'] }
+							schema: { type: 'string', enum: [...ENTITY_NAMES] }
 						}
 					],
 					responses: { '200': json(ChecksumsResponseSchema), ...errors }

@@ -8,6 +8,9 @@
  * base version, so the concurrent server entry stays and the field's resolver (OR, max, role, LWW) or
  * the user decides.
  */
+import type { Role } from '../../crdt/writer.ts';
+import { sameJson } from './same-json.ts';
+
 export const STRATEGIES = [
 	'SERVER_WINS',
 	'CLIENT_WINS',
@@ -23,11 +26,11 @@ export type EntityState = Record<string, unknown>;
 
 export interface SyncConflict {
 	id: string;
-	clientOperation: { timestamp: number; userRole: 'OWNER' | 'WORKER' };
+	clientOperation: { timestamp: number; userRole: Role };
 	/** The fields the client sent. */
 	clientState: EntityState;
 	/** The server's entity; `updatedAt` (ms) and `lastModifiedByRole` drive LWW and ROLE_BASED. */
-	serverState: EntityState & { updatedAt?: number; lastModifiedByRole?: 'OWNER' | 'WORKER' | null };
+	serverState: EntityState & { updatedAt?: number; lastModifiedByRole?: Role | null };
 	/** The entity at the client's base version, when known. */
 	baseState?: EntityState | undefined;
 }
@@ -45,8 +48,6 @@ export interface ResolvedConflict {
 	clientAction: 'update_local' | 'retry_sync' | 'none' | 'show_conflict_ui';
 	userNotification: UserNotification;
 }
-
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export class ConflictResolver {
 	resolve(conflict: SyncConflict, strategy: ResolutionStrategy = 'SERVER_WINS'): ResolvedConflict {
@@ -111,11 +112,11 @@ export class ConflictResolver {
 		for (const [field, clientValue] of Object.entries(conflict.clientState)) {
 			const serverValue = conflict.serverState[field];
 			const baseValue = conflict.baseState?.[field];
-			if (same(serverValue, baseValue) && !same(clientValue, baseValue)) merged[field] = clientValue;
+			if (sameJson(serverValue, baseValue) && !sameJson(clientValue, baseValue)) merged[field] = clientValue;
 			else if (
-				!same(serverValue, baseValue) &&
-				!same(clientValue, baseValue) &&
-				!same(serverValue, clientValue)
+				!sameJson(serverValue, baseValue) &&
+				!sameJson(clientValue, baseValue) &&
+				!sameJson(serverValue, clientValue)
 			)
 				conflicted.push(field);
 		}

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ENTITY_NAMES } from '../../crdt/schema.ts';
+import { ROLES } from '../../crdt/writer.ts';
 import { STRATEGIES } from './resolver.ts';
 
 /**
@@ -6,7 +8,7 @@ import { STRATEGIES } from './resolver.ts';
  * operations, pull query) and for `GET /api/openapi.json` (docs/rest-api.md). Tests parse responses with the
  * response schemas, so documentation and behaviour cannot drift apart.
  */
-const entityName = z.enum(['customer', 'job', 'material']).meta({ description: 'Entity type, singular' });
+const entityName = z.enum(ENTITY_NAMES).meta({ description: 'Entity type, singular' });
 const uuid = z
 	.string()
 	.regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lower-case UUID');
@@ -225,7 +227,7 @@ export const BoardResponseSchema = z
 	.meta({ id: 'Board' });
 
 export const UsersResponseSchema = z
-	.array(z.object({ id: z.string(), name: z.string(), role: z.enum(['OWNER', 'WORKER']) }))
+	.array(z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) }))
 	.meta({ id: 'Users' });
 
 export const CustomersResponseSchema = z

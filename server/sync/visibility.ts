@@ -1,4 +1,4 @@
-import { OWNER_ONLY_FIELDS } from '../../crdt/index.ts';
+import { type EntityName, OWNER_ONLY_FIELDS } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 
 /**
@@ -6,7 +6,7 @@ import type { AuthUser } from '../auth/roles.ts';
  * jobs assigned to them, those jobs' materials and customers, and never `price`. Everything a worker
  * cannot see is absent from pull, checksums, push responses and the board.
  */
-export type EntityName = 'customer' | 'job' | 'material';
+export type { EntityName };
 
 /** The entity JSON as `user` may see it (a copy; the input is untouched). */
 export function visibleData<T extends Record<string, unknown>>(
