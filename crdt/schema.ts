@@ -81,6 +81,10 @@ export function storedFieldSpec(def: EntityDef, field: string): FieldSpec | unde
 export const JOB_STATUSES = ['lead', 'scheduled', 'in_progress', 'on_hold', 'done', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+export function isJobStatus(value: unknown): value is JobStatus {
+	return (JOB_STATUSES as readonly unknown[]).includes(value);
+}
+
 /** Longest text any single field or note accepts; a guard against runaway pastes, not a UX limit. */
 export const MAX_TEXT_LENGTH = 10_000;
 

@@ -1,25 +1,17 @@
+import { isJobStatus } from '../../crdt/schema.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Db } from '../db/port.ts';
+import type { Board, CustomerSummary, User } from '../sync/schemas.ts';
 
 /**
- * Read models the SvelteKit app codes against (src/lib/api/types.ts), served from the projected
- * tables. A worker sees only their jobs, and never `price` (none of these shapes carries it).
+ * Read models the SvelteKit app codes against, served from the projected tables. Their shapes are
+ * the response schemas' (server/sync/schemas.ts), which the app imports type-only. A worker sees
+ * only their jobs, and never `price` (none of these shapes carries it).
  */
-export interface BoardJob {
-	id: string;
-	title: string;
-	status: string;
-	customer: { id: string; name: string } | null;
-	assignedTo: Array<{ id: string; name: string }>;
-	scheduledStart: number | null;
-	scheduledEnd: number | null;
-	materials: { purchased: number; total: number };
-	updatedAt: number;
-}
 
 const NOT_DELETED = `coalesce((data->>'deleted')::boolean, false) = false`;
 
-export async function readBoard(db: Db, user: AuthUser): Promise<{ jobs: BoardJob[] }> {
+export async function readBoard(db: Db, user: AuthUser): Promise<Board> {
 	const owner = user.role === 'OWNER';
 	const { rows: jobs } = await db.query<{ id: string; data: Record<string, unknown> }>(
 		`SELECT id::text AS id, data FROM jobs WHERE ${NOT_DELETED}
@@ -61,7 +53,8 @@ export async function readBoard(db: Db, user: AuthUser): Promise<{ jobs: BoardJo
 			return {
 				id,
 				title: String(data.title ?? ''),
-				status: String(data.status ?? 'lead'),
+				// The projection stores what the crdt views read, always a status; 'lead' is the field's empty value.
+				status: isJobStatus(data.status) ? data.status : 'lead',
 				customer: customerKnown ? { id: customerId, name: customerName.get(customerId) ?? '' } : null,
 				assignedTo: (Array.isArray(data.assignedTo) ? (data.assignedTo as string[]) : []).map((member) => ({
 					id: member,
@@ -76,22 +69,9 @@ export async function readBoard(db: Db, user: AuthUser): Promise<{ jobs: BoardJo
 	};
 }
 
-export async function readUsers(
-	db: Db
-): Promise<Array<{ id: string; name: string; role: 'OWNER' | 'WORKER' }>> {
-	const { rows } = await db.query<{ id: string; name: string; role: 'OWNER' | 'WORKER' }>(
-		'SELECT id::text AS id, name, role FROM users ORDER BY name, id'
-	);
+export async function readUsers(db: Db): Promise<User[]> {
+	const { rows } = await db.query<User>('SELECT id::text AS id, name, role FROM users ORDER BY name, id');
 	return rows;
-}
-
-export interface CustomerSummary {
-	id: string;
-	name: string;
-	phone?: string;
-	email?: string;
-	address?: string;
-	updatedAt?: number;
 }
 
 export async function readCustomers(db: Db, user: AuthUser): Promise<CustomerSummary[]> {

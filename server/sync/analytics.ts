@@ -2,6 +2,7 @@ import type { Db } from '../db/port.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import { syncDefaults } from './defaults.ts';
+import type { DeviceSync, HealthPoint, SyncHealth } from './schemas.ts';
 
 /**
  * The spec's SyncAnalytics: one `sync_metrics` row per push or pull, and for the app's websocket
@@ -28,13 +29,8 @@ export interface SyncRecord {
 	syncToken?: string | undefined;
 }
 
-export interface SyncHealthReport {
-	successRate: number;
-	averageDuration: number;
-	conflictRate: number;
-	dataVolume: number;
-	recommendations: string[];
-}
+/** The spec's SyncHealthReport, as `GET /api/sync/health` answers it (schemas.ts). */
+export type SyncHealthReport = SyncHealth;
 
 function alertOn(logger: Logger, record: SyncRecord): void {
 	if (record.durationMs !== null)
@@ -214,9 +210,7 @@ export async function healthSeries(
 	db: Db,
 	windowMs: number = syncDefaults.healthWindowMs,
 	bucketMs: number = syncDefaults.healthSeriesBucketMs
-): Promise<
-	Array<{ at: number; successRate: number | null; conflictRate: number; averageDuration: number | null }>
-> {
+): Promise<HealthPoint[]> {
 	const { rows } = await db.query<Totals & { bucket: number | string }>(
 		`SELECT floor(extract(epoch FROM at) * 1000 / $2)::int8 AS bucket, ${TOTALS}
 		 FROM sync_metrics WHERE at > now() - make_interval(secs => $1) GROUP BY 1 ORDER BY 1`,
@@ -234,9 +228,7 @@ export async function healthSeries(
 	});
 }
 
-export async function devices(
-	db: Db
-): Promise<Array<{ deviceId: string; userId: string; lastSync: number | null }>> {
+export async function devices(db: Db): Promise<DeviceSync[]> {
 	const { rows } = await db.query<{ device_id: string; user_id: string; last_sync_at: Date | string | null }>(
 		'SELECT device_id, user_id::text AS user_id, last_sync_at FROM sync_devices ORDER BY last_sync_at DESC'
 	);

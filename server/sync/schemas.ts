@@ -1,12 +1,14 @@
 import { z } from 'zod';
-import { ENTITY_NAMES } from '../../crdt/schema.ts';
+import { ENTITY_NAMES, JOB_STATUSES } from '../../crdt/schema.ts';
 import { ROLES } from '../../crdt/writer.ts';
 import { STRATEGIES } from './resolver.ts';
 
 /**
  * The sync API's request and response shapes: ONE source for validation (push envelope and
  * operations, pull query) and for `GET /api/openapi.json` (docs/rest-api.md). Tests parse responses with the
- * response schemas, so documentation and behaviour cannot drift apart.
+ * response schemas, so documentation and behaviour cannot drift apart. The read models' TypeScript
+ * types are inferred from them (end of file): the server's readers return them, and the app
+ * imports them type-only (src/lib/api/types.ts).
  */
 const entityName = z.enum(ENTITY_NAMES).meta({ description: 'Entity type, singular' });
 const uuid = z
@@ -190,57 +192,71 @@ export const HealthResponseSchema = z
 	})
 	.meta({ id: 'SyncHealthReport' });
 
-export const HealthSeriesSchema = z
-	.array(
-		z.object({
-			at: z.number(),
-			/** Null in an hour with edits over the websocket but no sync attempt. */
-			successRate: z.number().min(0).max(1).nullable(),
-			conflictRate: z.number().min(0).max(1),
-			averageDuration: z.number().nonnegative().nullable()
-		})
-	)
-	.meta({ id: 'HealthSeries' });
+/** One point per interval, oldest first; rates 0..1, durations ms. */
+const HealthPointSchema = z.object({
+	at: z.number(),
+	/** Null in an hour with edits over the websocket but no sync attempt. */
+	successRate: z.number().min(0).max(1).nullable(),
+	conflictRate: z.number().min(0).max(1),
+	averageDuration: z.number().nonnegative().nullable()
+});
 
-export const DevicesResponseSchema = z
-	.array(z.object({ deviceId: z.string(), userId: z.string(), lastSync: z.number().nullable() }))
-	.meta({ id: 'Devices' });
+export const HealthSeriesSchema = z.array(HealthPointSchema).meta({ id: 'HealthSeries' });
 
-const userRef = z.object({ id: z.string(), name: z.string() });
+/** `lastSync` is epoch ms, or null if the device never synced. */
+const DeviceSyncSchema = z.object({
+	deviceId: z.string(),
+	userId: z.string(),
+	lastSync: z.number().nullable()
+});
 
-export const BoardResponseSchema = z
-	.object({
-		jobs: z.array(
-			z.object({
-				id: z.string(),
-				title: z.string(),
-				status: z.string(),
-				customer: userRef.nullable(),
-				assignedTo: z.array(userRef),
-				scheduledStart: z.number().nullable(),
-				scheduledEnd: z.number().nullable(),
-				materials: z.object({ purchased: z.number().int(), total: z.number().int() }),
-				updatedAt: z.number()
-			})
-		)
-	})
-	.meta({ id: 'Board' });
+export const DevicesResponseSchema = z.array(DeviceSyncSchema).meta({ id: 'Devices' });
 
-export const UsersResponseSchema = z
-	.array(z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) }))
-	.meta({ id: 'Users' });
+const UserRefSchema = z.object({ id: z.string(), name: z.string() });
 
-export const CustomersResponseSchema = z
-	.array(
-		z.object({
-			id: z.string(),
-			name: z.string(),
-			phone: z.string().optional(),
-			email: z.string().optional(),
-			address: z.string().optional(),
-			updatedAt: z.number().optional()
-		})
-	)
-	.meta({ id: 'Customers' });
+/** A board card; times are epoch ms. A worker gets only their own jobs, and never a price. */
+const BoardJobSchema = z.object({
+	id: z.string(),
+	title: z.string(),
+	status: z.enum(JOB_STATUSES),
+	customer: UserRefSchema.nullable(),
+	assignedTo: z.array(UserRefSchema),
+	scheduledStart: z.number().nullable(),
+	scheduledEnd: z.number().nullable(),
+	materials: z.object({ purchased: z.number().int(), total: z.number().int() }),
+	updatedAt: z.number()
+});
+
+export const BoardResponseSchema = z.object({ jobs: z.array(BoardJobSchema) }).meta({ id: 'Board' });
+
+const UserSchema = z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) });
+
+export const UsersResponseSchema = z.array(UserSchema).meta({ id: 'Users' });
+
+/** `POST /api/auth/login` (server/http/routes-auth.ts). */
+const LoginResponseSchema = z.object({ token: z.string(), user: UserSchema });
+
+const CustomerSummarySchema = z.object({
+	id: z.string(),
+	name: z.string(),
+	phone: z.string().optional(),
+	email: z.string().optional(),
+	address: z.string().optional(),
+	updatedAt: z.number().optional()
+});
+
+export const CustomersResponseSchema = z.array(CustomerSummarySchema).meta({ id: 'Customers' });
 
 export const ErrorResponseSchema = z.object({ error: OperationErrorSchema }).meta({ id: 'Error' });
+
+// The read models as TypeScript types, for the server's readers and (type-only) the app.
+export type UserRef = z.infer<typeof UserRefSchema>;
+export type User = z.infer<typeof UserSchema>;
+export type LoginResponse = z.infer<typeof LoginResponseSchema>;
+export type BoardJob = z.infer<typeof BoardJobSchema>;
+export type Board = z.infer<typeof BoardResponseSchema>;
+export type CustomerSummary = z.infer<typeof CustomerSummarySchema>;
+/** The spec's SyncHealthReport. */
+export type SyncHealth = z.infer<typeof HealthResponseSchema>;
+export type HealthPoint = z.infer<typeof HealthPointSchema>;
+export type DeviceSync = z.infer<typeof DeviceSyncSchema>;
