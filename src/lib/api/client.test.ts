@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStorage } from '$lib/session/memory-storage.test-support.ts';
+import { MemoryWebStorage } from '$lib/session/memory-storage.test-support.ts';
 import { ApiError, createApiClient } from './client.ts';
 
 const board = { jobs: [{ id: 'j1', title: 'Roof' }] };
 
-function client(fetchImpl: typeof fetch, storage = new MemoryStorage(), userId = 'u1') {
+function client(fetchImpl: typeof fetch, storage = new MemoryWebStorage(), userId = 'u1') {
 	let unauthorized = 0;
 	const api = createApiClient({
 		token: () => 'tok',
@@ -30,7 +30,7 @@ describe('api client', () => {
 	});
 
 	it('falls back to the saved copy when the network fails, flagged stale', async () => {
-		const storage = new MemoryStorage();
+		const storage = new MemoryWebStorage();
 		await client(async () => Response.json(board), storage).api.board();
 		const offline = client(async () => {
 			throw new TypeError('Failed to fetch');
@@ -39,7 +39,7 @@ describe('api client', () => {
 	});
 
 	it("never shows one user's saved board to another", async () => {
-		const storage = new MemoryStorage();
+		const storage = new MemoryWebStorage();
 		await client(async () => Response.json(board), storage, 'owner').api.board();
 		const other = client(
 			async () => {
@@ -52,7 +52,7 @@ describe('api client', () => {
 	});
 
 	it('does not hide server errors behind the cache, and reports 401', async () => {
-		const storage = new MemoryStorage();
+		const storage = new MemoryWebStorage();
 		await client(async () => Response.json(board), storage).api.board();
 		const denied = client(
 			async () => Response.json({ error: { code: 'expired', message: 'Token expired' } }, { status: 401 }),
@@ -65,7 +65,7 @@ describe('api client', () => {
 	});
 
 	it('forgets only the given user on logout', async () => {
-		const storage = new MemoryStorage();
+		const storage = new MemoryWebStorage();
 		await client(async () => Response.json(board), storage, 'a').api.board();
 		await client(async () => Response.json(board), storage, 'b').api.board();
 		client(async () => Response.json(board), storage).api.forget('a');

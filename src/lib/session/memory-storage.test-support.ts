@@ -1,5 +1,5 @@
 /** An in-memory `Storage` (Node has no `localStorage`), for tests of code that persists to one. */
-export class MemoryStorage implements Storage {
+export class MemoryWebStorage implements Storage {
 	private items = new Map<string, string>();
 	get length() {
 		return this.items.size;

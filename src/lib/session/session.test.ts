@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryStorage } from './memory-storage.test-support.ts';
+import { MemoryWebStorage } from './memory-storage.test-support.ts';
 import { deviceIdOf, randomUuid, readSession, sessionKeys, writeSession } from './session.ts';
 
 describe('session storage', () => {
 	it('round-trips a session and clears it on logout', () => {
-		const storage = new MemoryStorage();
+		const storage = new MemoryWebStorage();
 		const session = { token: 't', user: { id: 'u1', name: 'Ana', role: 'WORKER' as const } };
 		writeSession(storage, session);
 		expect(readSession(storage)).toEqual(session);
@@ -13,7 +13,7 @@ describe('session storage', () => {
 	});
 
 	it('treats a corrupt or wrongly shaped entry as signed out', () => {
-		const storage = new MemoryStorage();
+		const storage = new MemoryWebStorage();
 		storage.setItem(sessionKeys.session, '{not json');
 		expect(readSession(storage)).toBeNull();
 		storage.setItem(
@@ -24,7 +24,7 @@ describe('session storage', () => {
 	});
 
 	it('keeps one device id per browser, across logouts', () => {
-		const storage = new MemoryStorage();
+		const storage = new MemoryWebStorage();
 		const first = deviceIdOf(storage);
 		writeSession(storage, null);
 		expect(deviceIdOf(storage)).toBe(first);

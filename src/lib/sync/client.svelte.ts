@@ -9,7 +9,7 @@ import { write } from '$lib/job/write.ts';
 import { session } from '$lib/session/store.svelte.ts';
 import { notices } from '$lib/ui/notices.svelte.ts';
 import { parseServerMessage } from '$wire/durability.ts';
-import { syncDefaults } from './defaults.ts';
+import { appSyncDefaults } from './defaults.ts';
 import { editKey } from './edit-key.ts';
 import { logSync } from './log.ts';
 import { formatValue, mergeNotices, SeenNotices } from './merge-notices.ts';
@@ -101,7 +101,7 @@ export class DocSession {
 		this.tracker = new PendingTracker(
 			name,
 			localStoragePendingStore(localStorage),
-			syncDefaults.pendingBurstMs,
+			appSyncDefaults.pendingBurstMs,
 			() => syncStatus.recount()
 		);
 
@@ -319,7 +319,7 @@ export class DocSession {
 		this.scanTimer = setTimeout(() => {
 			this.scanTimer = undefined;
 			this.scanMerges();
-		}, syncDefaults.noticeScanMs);
+		}, appSyncDefaults.noticeScanMs);
 	}
 
 	/** Tells the user when a merge changed what they wrote (see merge-notices.ts). */
@@ -333,7 +333,7 @@ export class DocSession {
 			nameOf: (id) => people.nameOf(id),
 			wasOffline: (at) => syncStatus.wasOffline(at),
 			now: Date.now(),
-			offlineWriteAgeMs: syncDefaults.offlineWriteAgeMs
+			offlineWriteAgeMs: appSyncDefaults.offlineWriteAgeMs
 		});
 		for (const notice of found) {
 			if (!this.seen.firstTime(notice.key)) continue;
@@ -391,12 +391,12 @@ class SyncClient {
 		syncStatus.init();
 		syncStatus.setSocket(navigator.onLine ? 'connecting' : 'disconnected');
 		// The device id lets the owner's sync health list this browser's syncs (server/collab/sync-sessions.ts).
-		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${syncDefaults.collabPath}?deviceId=${encodeURIComponent(session.deviceId)}`;
+		const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${appSyncDefaults.collabPath}?deviceId=${encodeURIComponent(session.deviceId)}`;
 		const socket = new HocuspocusProviderWebsocket({
 			url,
-			delay: syncDefaults.reconnectDelayMs,
-			factor: syncDefaults.reconnectFactor,
-			maxDelay: syncDefaults.reconnectMaxDelayMs,
+			delay: appSyncDefaults.reconnectDelayMs,
+			factor: appSyncDefaults.reconnectFactor,
+			maxDelay: appSyncDefaults.reconnectMaxDelayMs,
 			// Offline, we close the socket ourselves (below): never connect without the network.
 			autoConnect: navigator.onLine
 		});
@@ -521,7 +521,7 @@ class SyncClient {
 		doc.refs = Math.max(0, doc.refs - 1);
 		if (doc.refs > 0) return;
 		doc.setPresent(false);
-		this.closeWhenIdle(doc, syncDefaults.lingerMs);
+		this.closeWhenIdle(doc, appSyncDefaults.lingerMs);
 	}
 
 	private closeWhenIdle(doc: DocSession, afterMs: number): void {
@@ -530,7 +530,7 @@ class SyncClient {
 			if (doc.refs > 0 || doc.held) return;
 			// Keep a document with unsent changes connected until the server has them.
 			if (doc.tracker.unsent > 0 && syncStatus.online && !doc.denied) {
-				doc.lingerTimer = setTimeout(close, syncDefaults.lingerMs);
+				doc.lingerTimer = setTimeout(close, appSyncDefaults.lingerMs);
 				return;
 			}
 			if (this.docs.get(doc.name) === doc) this.docs.delete(doc.name);
@@ -545,7 +545,7 @@ class SyncClient {
 		syncStatus.init();
 		for (const name of localStoragePendingStore(localStorage).names()) {
 			if (!parseDocName(name) || this.docs.has(name)) continue;
-			this.closeWhenIdle(this.session(name), syncDefaults.lingerMs);
+			this.closeWhenIdle(this.session(name), appSyncDefaults.lingerMs);
 		}
 	}
 

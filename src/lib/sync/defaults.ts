@@ -1,5 +1,8 @@
-/** Tunables of the client sync layer, in one place. */
-export const syncDefaults = {
+/**
+ * Tunables of the app's sync layer, in one place (named apart from the server's `syncDefaults`,
+ * server/sync/defaults.ts, which tunes the REST sync API).
+ */
+export const appSyncDefaults = {
 	/** Websocket path on the same origin (server/defaults.ts `collabPath`). */
 	collabPath: '/collab',
 	/**

@@ -2,7 +2,7 @@ import { subscribeBoardEvents } from '$lib/api/board-events.ts';
 import { api } from '$lib/api/index.ts';
 import { session } from '$lib/session/store.svelte.ts';
 import { type DocSession, sync } from './client.svelte.ts';
-import { syncDefaults } from './defaults.ts';
+import { appSyncDefaults } from './defaults.ts';
 import { logSync } from './log.ts';
 import { planOffline } from './offline-plan.ts';
 
@@ -60,7 +60,7 @@ class OfflineReady {
 			planTimer ??= setTimeout(() => {
 				planTimer = undefined;
 				this.refresh(false);
-			}, syncDefaults.offlinePlanEveryMs);
+			}, appSyncDefaults.offlinePlanEveryMs);
 		};
 		const events = token ? subscribeBoardEvents(token, replan) : null;
 		const onOnline = () => {
@@ -69,7 +69,7 @@ class OfflineReady {
 			this.refresh(true);
 		};
 		window.addEventListener('online', onOnline);
-		const timer = setInterval(() => this.refresh(true), syncDefaults.offlineRefreshMs);
+		const timer = setInterval(() => this.refresh(true), appSyncDefaults.offlineRefreshMs);
 		this.refresh(true);
 		const stop = () => {
 			events?.close();
@@ -130,7 +130,7 @@ class OfflineReady {
 		this.total = plan.names.length;
 		this.known = true;
 
-		const liveNames = plan.names.slice(0, syncDefaults.offlineLiveDocs);
+		const liveNames = plan.names.slice(0, appSyncDefaults.offlineLiveDocs);
 		for (const name of this.live) {
 			if (!liveNames.includes(name)) {
 				sync.unhold(name);
@@ -204,7 +204,7 @@ class OfflineReady {
 function settled(doc: DocSession): Promise<boolean> {
 	if (doc.denied) return Promise.resolve(false);
 	return new Promise((resolve) => {
-		const timer = setTimeout(() => finish(false), syncDefaults.offlineDocTimeoutMs);
+		const timer = setTimeout(() => finish(false), appSyncDefaults.offlineDocTimeoutMs);
 		let done = false;
 		const finish = (ok: boolean) => {
 			if (done) return;

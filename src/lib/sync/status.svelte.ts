@@ -1,5 +1,4 @@
 import { onApiReachability } from '../api/reachability.ts';
-import { syncDefaults } from './defaults.ts';
 import { localStoragePendingStore, type PendingStore } from './pending.ts';
 
 /**
@@ -116,5 +115,3 @@ class SyncStatus {
 export const syncStatus = new SyncStatus();
 // With no document open there is no websocket: the API calls are how we know the server is there.
 onApiReachability((reachable) => syncStatus.setServerReachable(reachable));
-
-export { syncDefaults };

@@ -1,4 +1,4 @@
-import { syncDefaults } from '$lib/sync/defaults.ts';
+import { appSyncDefaults } from '$lib/sync/defaults.ts';
 
 /**
  * Messages to the user that outlive the action that caused them: merge outcomes, writes the
@@ -33,11 +33,11 @@ class NoticeStore {
 		const notice: Notice = action
 			? { id, kind, text, subject, at: Date.now(), action }
 			: { id, kind, text, subject, at: Date.now() };
-		this.items = [...this.items, notice].slice(-syncDefaults.noticeMax);
+		this.items = [...this.items, notice].slice(-appSyncDefaults.noticeMax);
 		// Informational notices (a merge outcome, a confirmation) close by themselves; a change the
 		// server undid or an error stays until dismissed, since it may need the person to act.
-		if (kind === 'info') setTimeout(() => this.dismiss(id), syncDefaults.infoNoticeTtlMs);
-		if (kind === 'merge') setTimeout(() => this.dismiss(id), syncDefaults.noticeTtlMs);
+		if (kind === 'info') setTimeout(() => this.dismiss(id), appSyncDefaults.infoNoticeTtlMs);
+		if (kind === 'merge') setTimeout(() => this.dismiss(id), appSyncDefaults.noticeTtlMs);
 		return id;
 	}
 
