@@ -26,8 +26,10 @@ export interface FieldAudience {
 	readonly audience?: Audience;
 	/** Only owners may write it, though the crew may read it (a job's customer, crew, tombstone). */
 	readonly ownerWrites?: boolean;
-	/** The field in plain words, for messages people read ("the crew", "price"). */
+	/** The field in plain words inside a sentence people read ("Your change to the crew was undone"). */
 	readonly label?: string;
+	/** The field's short name where it leads a line ("Quantity is 8, not 3", a form legend). */
+	readonly heading?: string;
 }
 
 /**
@@ -88,20 +90,26 @@ export function isJobStatus(value: unknown): value is JobStatus {
 /** Longest text any single field or note accepts; a guard against runaway pastes, not a UX limit. */
 export const MAX_TEXT_LENGTH = 10_000;
 
-const text = (resolver: ResolverName): RegisterSpec => ({
+/** Words for a field: `label` inside a sentence, `heading` where it leads a line. */
+type Words = Pick<FieldAudience, 'label' | 'heading'>;
+
+const text = (resolver: ResolverName, words: Words): RegisterSpec => ({
 	kind: 'register',
 	type: 'string',
 	resolver,
-	empty: ''
+	empty: '',
+	...words
 });
-const time = (resolver: ResolverName): RegisterSpec => ({
+const time = (resolver: ResolverName, words: Words): RegisterSpec => ({
 	kind: 'register',
 	type: 'number',
 	resolver,
 	empty: null,
 	nullable: true,
-	min: 0
+	min: 0,
+	...words
 });
+const notes = { kind: 'notes', label: 'the notes' } as const satisfies FieldSpec;
 const createdAt: RegisterSpec = {
 	kind: 'register',
 	type: 'number',
@@ -116,7 +124,8 @@ const deleted: RegisterSpec = {
 	type: 'boolean',
 	resolver: 'lww',
 	empty: false,
-	label: 'whether it is deleted'
+	label: 'whether it is deleted',
+	heading: 'Deleted'
 };
 /** A field only owners write; the crew still reads it (SPEC AUD-3). */
 const ownerWrites = <S extends FieldSpec>(spec: S): S => ({ ...spec, ownerWrites: true });
@@ -124,11 +133,26 @@ const ownerWrites = <S extends FieldSpec>(spec: S): S => ({ ...spec, ownerWrites
 export const MATERIAL: EntityDef = {
 	name: 'material',
 	fields: {
-		name: text('lww'),
-		quantity: { kind: 'register', type: 'number', resolver: 'max', empty: 0, min: 0 },
-		unit: text('lww'),
-		purchased: { kind: 'register', type: 'boolean', resolver: 'or', empty: false },
-		notes: { kind: 'notes' },
+		name: text('lww', { label: 'the name', heading: 'Name' }),
+		quantity: {
+			kind: 'register',
+			type: 'number',
+			resolver: 'max',
+			empty: 0,
+			min: 0,
+			label: 'the quantity',
+			heading: 'Quantity'
+		},
+		unit: text('lww', { label: 'the unit', heading: 'Unit' }),
+		purchased: {
+			kind: 'register',
+			type: 'boolean',
+			resolver: 'or',
+			empty: false,
+			label: 'the purchased tick',
+			heading: 'Purchased'
+		},
+		notes,
 		createdAt,
 		deleted
 	},
@@ -145,13 +169,22 @@ export const JOB: EntityDef = {
 			empty: null,
 			nullable: true,
 			ownerWrites: true,
-			label: 'the customer'
+			label: 'the customer',
+			heading: 'Customer'
 		},
-		title: text('role'),
-		status: { kind: 'register', type: 'string', resolver: 'role', empty: 'lead', oneOf: JOB_STATUSES },
-		scheduledStart: time('role'),
-		scheduledEnd: time('role'),
-		address: text('role'),
+		title: text('role', { label: 'the title', heading: 'Title' }),
+		status: {
+			kind: 'register',
+			type: 'string',
+			resolver: 'role',
+			empty: 'lead',
+			oneOf: JOB_STATUSES,
+			label: 'the status',
+			heading: 'Status'
+		},
+		scheduledStart: time('role', { label: 'the start date', heading: 'Start' }),
+		scheduledEnd: time('role', { label: 'the end date', heading: 'End' }),
+		address: text('role', { label: 'the address', heading: 'Address' }),
 		price: {
 			kind: 'register',
 			type: 'number',
@@ -160,11 +193,12 @@ export const JOB: EntityDef = {
 			nullable: true,
 			min: 0,
 			audience: 'owner',
-			label: 'price'
+			label: 'the price',
+			heading: 'Price'
 		},
 		assignedTo: { kind: 'set', ownerWrites: true, label: 'the crew' },
-		notes: { kind: 'notes' },
-		hoursLogged: { kind: 'counter' },
+		notes,
+		hoursLogged: { kind: 'counter', label: 'the logged hours' },
 		privateNotes: { kind: 'privateNotes', audience: 'author', label: 'private notes' },
 		createdAt: ownerWrites(createdAt),
 		deleted: ownerWrites(deleted)
@@ -179,11 +213,11 @@ export const JOB: EntityDef = {
 export const CUSTOMER: EntityDef = {
 	name: 'customer',
 	fields: {
-		name: text('lww'),
-		phone: text('userChoice'),
-		email: text('userChoice'),
-		address: text('userChoice'),
-		notes: { kind: 'notes' },
+		name: text('lww', { label: 'the name', heading: 'Name' }),
+		phone: text('userChoice', { label: 'the phone number', heading: 'Phone' }),
+		email: text('userChoice', { label: 'the email address', heading: 'Email' }),
+		address: text('userChoice', { label: 'the address', heading: 'Address' }),
+		notes,
 		createdAt,
 		deleted
 	},
@@ -200,6 +234,22 @@ export const ENTITY_NAMES = Object.keys(ENTITY_DEFS) as readonly EntityName[];
 
 export function isEntityName(value: unknown): value is EntityName {
 	return typeof value === 'string' && Object.hasOwn(ENTITY_DEFS, value);
+}
+
+/**
+ * A field's words by its name alone (messages from the server carry only the name): a name means
+ * the same field in every entity that has it, so the first entity's words are every entity's.
+ */
+export function fieldWords(field: string): Words {
+	for (const def of Object.values(ENTITY_DEFS)) {
+		if (!Object.hasOwn(def.fields, field)) continue;
+		const spec = def.fields[field];
+		return {
+			...(spec?.label ? { label: spec.label } : {}),
+			...(spec?.heading ? { heading: spec.heading } : {})
+		};
+	}
+	return {};
 }
 
 /** A field's audience (SPEC AUD-1). */

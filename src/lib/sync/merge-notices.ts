@@ -1,5 +1,6 @@
 import type { Entity } from '$crdt/entity.ts';
 import type { JsonScalar, RegisterEntry } from '$crdt/resolvers.ts';
+import { fieldWords } from '$crdt/schema.ts';
 
 /**
  * "When a merge changed what the user wrote, they are told in plain words" (docs/architecture.md
@@ -34,25 +35,9 @@ export interface NoticeContext {
 	offlineWriteAgeMs: number;
 }
 
-const FIELD_LABELS: Record<string, string> = {
-	quantity: 'Quantity',
-	purchased: 'Purchased',
-	name: 'Name',
-	unit: 'Unit',
-	status: 'Status',
-	title: 'Title',
-	scheduledStart: 'Start',
-	scheduledEnd: 'End',
-	address: 'Address',
-	phone: 'Phone',
-	email: 'Email',
-	price: 'Price',
-	customerId: 'Customer',
-	deleted: 'Deleted'
-};
-
+/** A field's short name where it leads a line: the schema's `heading` (crdt/schema.ts). */
 export function fieldLabel(field: string): string {
-	return FIELD_LABELS[field] ?? field;
+	return fieldWords(field).heading ?? field;
 }
 
 export function formatValue(field: string, value: JsonScalar): string {

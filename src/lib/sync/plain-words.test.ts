@@ -21,3 +21,18 @@ describe('rejected notices in plain words', () => {
 		}
 	});
 });
+
+describe('field words come from the schema', () => {
+	it('names each field as before: the schema label, or what this notice says instead', () => {
+		const sentence = (field: string) => rejectedNotice(field, null);
+		expect(sentence('price')).toBe('Your change to the price was undone: you are not allowed to make it.');
+		expect(sentence('scheduledStart')).toContain('the start date');
+		expect(sentence('phone')).toContain('the phone number');
+		expect(sentence('assignedTo')).toContain('the crew');
+		expect(sentence('privateNotes')).toBe(
+			'Your change to your own notes was undone: only you can write your own notes.'
+		);
+		expect(sentence('createdAt')).toContain('change to this was');
+		expect(sentence('nonsense')).toContain('change to this was');
+	});
+});

@@ -1,30 +1,24 @@
+import { fieldWords } from '$crdt/schema.ts';
+
 /**
  * What the app says when the server undid one of this person's changes, in words a crew member
  * reads on a roof: never a field name, a resolver or a storage term. The server's own sentence is
  * used only when it is already written for people ("Your change to the price was undone: …");
- * anything else is replaced by the plain sentence for the field, or a general one.
+ * anything else is replaced by the plain sentence for the field, or a general one. The field is
+ * named by the schema's `label` (crdt/schema.ts), except where this notice says it otherwise.
  */
-const WHAT: Readonly<Record<string, string>> = {
-	price: 'the price',
-	customerId: 'the customer',
-	assignedTo: 'the crew',
+const WHAT_HERE: Readonly<Record<string, string>> = {
+	// Not a field, or one nobody edits: the change is to "this" thing as a whole.
 	id: 'this',
 	createdAt: 'this',
-	notes: 'the notes',
-	privateNotes: 'your own notes',
-	hoursLogged: 'the logged hours',
-	quantity: 'the quantity',
-	purchased: 'the purchased tick',
-	name: 'the name',
-	unit: 'the unit',
-	status: 'the status',
-	title: 'the title',
-	scheduledStart: 'the start date',
-	scheduledEnd: 'the end date',
-	address: 'the address',
-	phone: 'the phone number',
-	email: 'the email address'
+	// Said to their author: the schema's "private notes" are this person's own.
+	privateNotes: 'your own notes'
 };
+
+function what(field: string | null): string {
+	if (!field) return 'this';
+	return (Object.hasOwn(WHAT_HERE, field) ? WHAT_HERE[field] : fieldWords(field).label) ?? 'this';
+}
 
 /** Why, per field, when the server's sentence is not for people. */
 const WHY: Readonly<Record<string, string>> = {
@@ -46,7 +40,6 @@ export function rejectedNotice(field: string | null, serverMessage: string | nul
 	}
 	if (field === 'deleted')
 		return 'This was put back: things are removed with Delete, so they can be restored.';
-	const what = (field && WHAT[field]) || 'this';
 	const why = (field && WHY[field]) || 'you are not allowed to make it.';
-	return `Your change to ${what} was undone: ${why}`;
+	return `Your change to ${what(field)} was undone: ${why}`;
 }
