@@ -75,6 +75,36 @@ class Replica {
 	}
 }
 
+/**
+ * One run of the FEED-3/FEED-4 property: steps `[kind, k]` — 0..4 write entity k; 5 hard-delete k;
+ * 6 retention; 7..9 pull by replica k % 2 — then both replicas pull to the end with page `limit`
+ * and must hold exactly the server's state. Returns the resyncs the replicas went through.
+ */
+async function replaySteps(db: Db, steps: ReadonlyArray<readonly [number, number]>, limit: number) {
+	await db.query('DELETE FROM change_log; DELETE FROM jobs');
+	const ids = Array.from({ length: 6 }, newId);
+	const replicas = [new Replica(db), new Replica(db)] as const;
+	let n = 0;
+	for (const [kind, k] of steps) {
+		const id = ids[k] as string;
+		if (kind <= 4) await upsertJob(db, id, ++n);
+		else if (kind === 5) await db.query('DELETE FROM jobs WHERE id = $1', [id]);
+		else if (kind === 6) {
+			// Everything so far is "old": only FEED-2 holds rows back.
+			await age(db, 40);
+			await runRetention(db, { changeLogRetentionDays: 30, batchSize: 3, pauseMs: 0 });
+		} else await replicas[k % 2]?.pull(limit);
+	}
+	let resyncs = 0;
+	for (const r of replicas) {
+		await r.pull(limit);
+		resyncs += r.resyncs;
+		expect(await r.checksums()).toEqual(await serverChecksums(db));
+		decodeToken(r.token);
+	}
+	return resyncs;
+}
+
 function describeRetention(kind: TestDbKind) {
 	describe(`change feed retention (${kind})`, () => {
 		let db: Db;
@@ -162,39 +192,66 @@ function describeRetention(kind: TestDbKind) {
 			expect(rows.map((r) => r.id)).toEqual(['young']);
 		});
 
+		it("FEED-2: an entity re-created after a hard delete keeps its new row, not the old life's DELETE (FC_SEED=863089456 counterexample)", async () => {
+			// Entity 1: written twice (v1, v2), hard-deleted (DELETE logged at v2), re-created (v1 again);
+			// entity 0 written four times; retention; both replicas pull with page limit 1. The re-created
+			// row's version (1) is below the DELETE's (2): ordering by version deleted the live row.
+			const steps = [
+				[0, 1],
+				[0, 1],
+				[5, 1],
+				[0, 1],
+				[0, 0],
+				[0, 0],
+				[0, 0],
+				[0, 0],
+				[6, 0]
+			] as const;
+			await replaySteps(db, steps, 1);
+			const { rows } = await db.query<{ operation: string; version: number }>(
+				'SELECT operation, version FROM change_log ORDER BY seq'
+			);
+			// One row per live entity is left: entity 1's re-INSERT and entity 0's last UPDATE.
+			expect(rows.map((r) => `${r.operation}@${r.version}`)).toEqual(['INSERT@1', 'UPDATE@4']);
+		});
+
+		it('FEED-2: a later row carrying an older version (a REVEAL read before a concurrent write) does not displace the current row', async () => {
+			await db.query('DELETE FROM change_log; DELETE FROM jobs');
+			const id = newId();
+			await upsertJob(db, id, 1);
+			await upsertJob(db, id, 2);
+			// A REVEAL whose snapshot still saw v1 can take its seq after the v2 write's (write.ts REVEAL
+			// rows are copied without locking the entity row): greater seq, older version.
+			await db.query(
+				`INSERT INTO change_log (entity_type, entity_id, operation, version, data, job_id)
+				 SELECT 'job', id, 'REVEAL', 1, $2::jsonb, id FROM jobs WHERE id = $1`,
+				[id, JSON.stringify({ id, n: 1 })]
+			);
+			await age(db, 40);
+			await runRetention(db, { changeLogRetentionDays: 30, pauseMs: 0 });
+			const { rows } = await db.query<{ operation: string; version: number }>(
+				'SELECT operation, version FROM change_log ORDER BY seq'
+			);
+			expect(rows.map((r) => `${r.operation}@${r.version}`)).toEqual(['UPDATE@2']);
+			const fresh = new Replica(db);
+			await fresh.pull(1);
+			expect(await fresh.checksums()).toEqual(await serverChecksums(db));
+		});
+
 		it('FEED-3, FEED-4: seeded interleavings of writes, deletes, retention and paged pulls — every replica ends at the server state', async () => {
 			const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 			console.log(`retention property seed (${kind}): ${seed} (FC_SEED=${seed} to replay)`);
 			let resyncs = 0;
 			await fc.assert(
 				fc.asyncProperty(
-					// 0..4 write entity k; 5 hard-delete k; 6 retention; 7..9 pull by replica k % 2.
+					// See replaySteps for what each [kind, k] does.
 					fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 5 })), {
 						minLength: 5,
 						maxLength: 30
 					}),
 					fc.integer({ min: 1, max: 4 }),
 					async (steps, limit) => {
-						await db.query('DELETE FROM change_log; DELETE FROM jobs');
-						const ids = Array.from({ length: 6 }, newId);
-						const replicas = [new Replica(db), new Replica(db)] as const;
-						let n = 0;
-						for (const [kind, k] of steps) {
-							const id = ids[k] as string;
-							if (kind <= 4) await upsertJob(db, id, ++n);
-							else if (kind === 5) await db.query('DELETE FROM jobs WHERE id = $1', [id]);
-							else if (kind === 6) {
-								// Everything so far is "old": only FEED-2 holds rows back.
-								await age(db, 40);
-								await runRetention(db, { changeLogRetentionDays: 30, batchSize: 3, pauseMs: 0 });
-							} else await replicas[k % 2]?.pull(limit);
-						}
-						for (const r of replicas) {
-							await r.pull(limit);
-							resyncs += r.resyncs;
-							expect(await r.checksums()).toEqual(await serverChecksums(db));
-							decodeToken(r.token);
-						}
+						resyncs += await replaySteps(db, steps, limit);
 					}
 				),
 				{ seed, numRuns: kind === 'pg' ? 20 : 15 }

@@ -6,13 +6,13 @@ import { syncDefaults } from './defaults.ts';
 /**
  * Retention of `change_log` and of push idempotency records (docs/server-rules.md FEED-1…FEED-6).
  *
- * change_log keeps, for ever, the latest row of every entity that still exists (FEED-2): a pull
+ * change_log keeps, for ever, the current row of every entity that still exists (FEED-2): a pull
  * from no token then reads the whole current state from the log itself, with the same reader,
  * paging and token as any pull, instead of a second snapshot reader that would have to agree with
- * the feed's (txid, seq) order. What goes is every row older than the retention window that is
- * superseded (a newer row of the same entity, already below the feed's horizon, exists) or whose
- * entity is gone. Each batch advances `change_log_horizon` to the greatest position it deleted, in
- * the same statement (FEED-3), so change-feed.ts can tell exactly which tokens may have a gap.
+ * the feed's (txid, seq) order. What goes is every row older than the retention window whose
+ * entity is gone, or that is not its entity's current row while the current row is already below
+ * the feed's horizon. Each batch advances `change_log_horizon` to the greatest position it deleted,
+ * in the same statement (FEED-3), so change-feed.ts can tell exactly which tokens may have a gap.
  */
 export interface RetentionSettings {
 	changeLogRetentionDays: number;
@@ -32,15 +32,24 @@ export const retentionDefaults: RetentionSettings = {
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** True when a row of entity `s` has no row in its projected table any more. */
-const ENTITY_GONE = `NOT (CASE s.entity_type
-	WHEN 'customer' THEN EXISTS (SELECT 1 FROM customers e WHERE e.id = s.entity_id)
-	WHEN 'job' THEN EXISTS (SELECT 1 FROM jobs e WHERE e.id = s.entity_id)
-	ELSE EXISTS (SELECT 1 FROM materials e WHERE e.id = s.entity_id) END)`;
+/** The version of entity `s` in its projected table; NULL when the entity is gone. */
+const CURRENT_VERSION = `CASE s.entity_type
+	WHEN 'customer' THEN (SELECT e.version FROM customers e WHERE e.id = s.entity_id)
+	WHEN 'job' THEN (SELECT e.version FROM jobs e WHERE e.id = s.entity_id)
+	ELSE (SELECT e.version FROM materials e WHERE e.id = s.entity_id) END`;
 
 /**
  * One batch: looks at up to `$2` rows after seq `$1` (seq order ≈ age order), deletes those that
  * FEED-2 lets go and moves the horizon — one statement, so one snapshot and one commit.
+ *
+ * An entity's current row (FEED-2) is its newest row by seq carrying the version its projected row
+ * has now. Not "the greatest (version, txid, seq)": a version starts again at 1 when an entity is
+ * re-created after a hard delete, so the old life's rows (its DELETE among them) would outrank the
+ * live one and the live row would go, leaving a full pull with the DELETE. Within one life, every
+ * write of an entity holds its row lock until commit, so its log row takes a greater seq than every
+ * earlier write's, including the previous life's DELETE (a re-INSERT waits on the deleter). The
+ * version filter then skips a REVEAL copied from a snapshot older than a concurrent write (greater
+ * seq, older version), which seq alone would keep.
  */
 const CHANGE_LOG_BATCH_SQL = `
 WITH scanned AS (
@@ -48,13 +57,16 @@ WITH scanned AS (
 	FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2
 ), victims AS (
 	SELECT s.seq FROM scanned s
+	CROSS JOIN LATERAL (SELECT ${CURRENT_VERSION} AS version) cur
+	LEFT JOIN LATERAL (
+		SELECT k.seq, k.txid FROM change_log k
+		WHERE k.entity_type = s.entity_type AND k.entity_id = s.entity_id AND k.version = cur.version
+		ORDER BY k.seq DESC LIMIT 1
+	) kept ON true
 	WHERE s.changed_at < $3
 	  AND s.txid < pg_snapshot_xmin(pg_current_snapshot())
-	  AND (${ENTITY_GONE}
-	       OR EXISTS (SELECT 1 FROM change_log n
-	                  WHERE n.entity_type = s.entity_type AND n.entity_id = s.entity_id
-	                    AND n.txid < pg_snapshot_xmin(pg_current_snapshot())
-	                    AND (n.version, n.txid, n.seq) > (s.version, s.txid, s.seq)))
+	  AND (cur.version IS NULL
+	       OR (kept.seq <> s.seq AND kept.txid < pg_snapshot_xmin(pg_current_snapshot())))
 ), gone AS (
 	DELETE FROM change_log c WHERE c.seq IN (SELECT seq FROM victims) RETURNING c.txid, c.seq
 ), top AS (
