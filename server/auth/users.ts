@@ -161,3 +161,9 @@ export async function countUsers(db: Db): Promise<number> {
 	const { rows } = await db.query<{ n: number | string }>('SELECT count(*)::int AS n FROM users');
 	return Number(rows[0]?.n ?? 0);
 }
+
+/** Every user, without hashes, by name: the owner's team list (`GET /api/team`). */
+export async function listUsers(db: Db): Promise<User[]> {
+	const { rows } = await db.query<UserRow>(`SELECT ${columns} FROM users ORDER BY name, id`);
+	return rows.map((row) => withoutHash(toUser(row)));
+}

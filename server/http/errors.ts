@@ -31,6 +31,8 @@ export type HttpErrorCode =
 	| 'resync_required'
 	| 'body_too_large'
 	| 'unsupported_encoding'
+	// 409: conflicts with what exists
+	| 'email_taken'
 	// 429: slow down
 	| 'too_many_attempts'
 	| 'login_busy'

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ENTITY_NAMES } from '../../crdt/schema.ts';
+import { NewUserRequestSchema, NewUserResponseSchema, TeamResponseSchema } from '../http/user-schemas.ts';
 import {
 	BoardResponseSchema,
 	ChecksumsResponseSchema,
@@ -190,7 +191,32 @@ export function openApiDocument(): unknown {
 					responses: { '200': { description: 'text/event-stream' }, '401': errors['401'] }
 				}
 			},
-			'/api/users': { get: { summary: 'Users', responses: { '200': json(UsersResponseSchema), ...errors } } },
+			'/api/users': {
+				get: { summary: 'Users: id, name, role', responses: { '200': json(UsersResponseSchema), ...errors } },
+				post: {
+					summary: 'Add a team member with a first password (owner; docs/server-rules.md TEAM-1…3)',
+					requestBody: {
+						required: true,
+						content: { 'application/json': { schema: inputSchema(NewUserRequestSchema) } }
+					},
+					responses: {
+						'201': json(NewUserResponseSchema, 'Created; the member can log in'),
+						...errors,
+						'403': json(ErrorResponseSchema, 'Not the owner'),
+						'409': json(ErrorResponseSchema, '`email_taken`: a user with this email exists')
+					}
+				}
+			},
+			'/api/team': {
+				get: {
+					summary: 'Every team member with email and disabled flag (owner)',
+					responses: {
+						'200': json(TeamResponseSchema),
+						...errors,
+						'403': json(ErrorResponseSchema, 'Not the owner')
+					}
+				}
+			},
 			'/api/customers': {
 				get: { summary: 'Visible customers', responses: { '200': json(CustomersResponseSchema), ...errors } }
 			}
