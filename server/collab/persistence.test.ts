@@ -206,6 +206,27 @@ describe('persistence extension with a real Hocuspocus server and providers', ()
 		);
 	});
 
+	it('whenDurable: a server-side write resolves once its append is committed, whenever onChange runs', async () => {
+		const connection = await server.hocuspocus.openDirectConnection('job:server-write', {});
+		try {
+			await connection.transact((doc) => doc.getMap('m').set('by', 'server'));
+			const doc = connection.document as Y.Doc;
+			const wanted = new Map([[doc.clientID, Y.getState(doc.store, doc.clientID)]]);
+			// Called right after the transaction, before Hocuspocus' onChange chain reached persistence.
+			await extension.whenDurable('job:server-write', wanted);
+			const stored = new Y.Doc();
+			Y.applyUpdate(stored, (await store.load('job:server-write')) ?? new Uint8Array());
+			expect(stored.getMap('m').get('by')).toBe('server');
+			// Covered already: resolves at once; a document not loaded here rejects with a code.
+			await extension.whenDurable('job:server-write', wanted);
+			await expect(extension.whenDurable('job:not-loaded', wanted)).rejects.toMatchObject({
+				code: 'not_loaded'
+			});
+		} finally {
+			await connection.disconnect();
+		}
+	});
+
 	it('flush() waits for pending appends; Redis-origin updates are not logged again', async () => {
 		const probe = createPersistenceExtension({ store });
 		const doc = new Y.Doc();

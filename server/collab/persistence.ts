@@ -59,8 +59,36 @@ export interface PersistenceOptions extends Partial<PersistenceSettings> {
 export interface PersistenceExtension extends Extension {
 	/** Resolves when every update seen so far is committed (or given up) and its ack was sent. */
 	flush(): Promise<void>;
+	/**
+	 * Resolves once `documentName`'s durable state covers `stateVector` (per client, the clock below
+	 * which every struct must be committed) — at once when it already does. Rejects with
+	 * `NotDurableError` when an append of that document is given up, or at shutdown: what it waits
+	 * for will then never be durable. The document must be loaded (a direct connection holds it).
+	 *
+	 * The condition a server-side writer (REST push) waits on: it needs no knowledge of when
+	 * Hocuspocus' `onChange` chain reaches this extension, unlike `flush`, which only sees appends
+	 * already started.
+	 */
+	whenDurable(documentName: string, stateVector: ReadonlyMap<number, number>): Promise<void>;
 	/** Updates handed to the store and not yet committed. */
 	readonly pendingAppends: number;
+}
+
+/** What `whenDurable` rejects with: the awaited updates will not become durable. */
+export class NotDurableError extends Error {
+	override readonly name = 'NotDurableError';
+	constructor(
+		readonly code: 'append_given_up' | 'shut_down' | 'not_loaded',
+		readonly documentName: string
+	) {
+		super(`updates of ${documentName} will not become durable (${code})`);
+	}
+}
+
+interface DurableWaiter {
+	needs: ReadonlyMap<number, number>;
+	resolve(): void;
+	reject(error: NotDurableError): void;
 }
 
 interface DocState {
@@ -77,6 +105,8 @@ interface DocState {
 	 * goes to a connection only once it covers them (see `sendDueAcks`).
 	 */
 	owed: Map<Connection, Map<number, number>>;
+	/** `whenDurable` calls still waiting for this document's durable state. */
+	waiters: Set<DurableWaiter>;
 }
 
 /**
@@ -175,7 +205,21 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		}
 	}
 
-	function covers(clock: DurableClock, needs: Map<number, number>): boolean {
+	/** Settles the waiters of `state` that its durable clock now covers. */
+	function wakeWaiters(state: DocState): void {
+		for (const waiter of state.waiters) {
+			if (!covers(state.clock, waiter.needs)) continue;
+			state.waiters.delete(waiter);
+			waiter.resolve();
+		}
+	}
+
+	function failWaiters(state: DocState, code: NotDurableError['code'], documentName: string): void {
+		for (const waiter of state.waiters) waiter.reject(new NotDurableError(code, documentName));
+		state.waiters.clear();
+	}
+
+	function covers(clock: DurableClock, needs: ReadonlyMap<number, number>): boolean {
 		for (const [client, needed] of needs) if (clock.get(client) < needed) return false;
 		return true;
 	}
@@ -218,12 +262,18 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		const committed = await appendWithRetry(documentName, update).finally(() => {
 			pendingAppends--;
 		});
-		if (!committed) return;
+		if (!committed) {
+			// Its structs never become durable, so nothing waiting on them may wait on.
+			const state = docs.get(documentName);
+			if (state) failWaiters(state, 'append_given_up', documentName);
+			return;
+		}
 		// Looked up now, not captured: if the document was unloaded and reloaded meanwhile, marking a
 		// committed range durable is still true.
 		const state = docs.get(documentName);
 		if (!state) return;
 		state.clock.add(meta);
+		wakeWaiters(state);
 		if (state.unacked === 0) state.oldestUnackedAt = appendedAt;
 		state.unacked++;
 		scheduleAck(documentName, state);
@@ -254,7 +304,8 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				oldestUnackedAt: 0,
 				ackScheduled: false,
 				compacting: false,
-				owed: new Map()
+				owed: new Map(),
+				waiters: new Set()
 			});
 		},
 
@@ -265,7 +316,9 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				const meta = Y.parseUpdateMeta(update);
 				const remote = isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'redis';
 				if (remote && !settings.logRemoteUpdates) {
-					docs.get(documentName)?.clock.add(meta);
+					const remoteState = docs.get(documentName);
+					remoteState?.clock.add(meta);
+					if (remoteState) wakeWaiters(remoteState);
 					return;
 				}
 				const state = docs.get(documentName);
@@ -295,6 +348,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		async afterUnloadDocument({ documentName }) {
 			const state = docs.get(documentName);
 			docs.delete(documentName);
+			if (state) failWaiters(state, 'not_loaded', documentName);
 			if (settings.compactOnUnload && state && state.appendedSinceCompaction > 0 && !destroyed) {
 				// Wait for its appends first so the compaction folds them in.
 				track(store.flush().then(() => compactInBackground(documentName, undefined)));
@@ -306,10 +360,21 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 			while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
 		},
 
+		whenDurable(documentName, stateVector) {
+			const state = docs.get(documentName);
+			if (!state) return Promise.reject(new NotDurableError('not_loaded', documentName));
+			if (covers(state.clock, stateVector)) return Promise.resolve();
+			if (destroyed) return Promise.reject(new NotDurableError('shut_down', documentName));
+			return new Promise<void>((resolve, reject) => {
+				state.waiters.add({ needs: stateVector, resolve, reject });
+			});
+		},
+
 		async onDestroy() {
 			await this.flush();
 			destroyed = true;
 			await this.flush();
+			for (const [documentName, state] of docs) failWaiters(state, 'shut_down', documentName);
 		}
 	};
 }

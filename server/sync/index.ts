@@ -7,6 +7,7 @@ import { type Logger, silentLogger } from '../logger.ts';
 import { type BoardStreams, mountBoardRoutes } from '../projection/board-routes.ts';
 import { createProjectionExtension, type ProjectionExtension } from '../projection/extension.ts';
 import type { RemovedAssignment } from '../projection/write.ts';
+import { OperationsInProcess } from './idempotency.ts';
 import { defaultPolicy, type PolicyTable } from './policy.ts';
 import type { PushDeps } from './push.ts';
 import { entitiesParam, mountSyncRoutes } from './routes.ts';
@@ -15,8 +16,8 @@ import { mountSyncStream, type SyncStreams } from './stream.ts';
 export interface SyncApiOptions {
 	db: Db;
 	logger?: Logger;
-	/** The persistence extension (or anything whose `flush` resolves once updates are committed). */
-	durability: { flush(): Promise<void> };
+	/** The persistence extension: push waits on its `whenDurable` (collab/persistence.ts). */
+	durability: PushDeps['durability'];
 	policy?: PolicyTable;
 	/** Projection coalescing window, ms. */
 	coalesceMs?: number;
@@ -45,6 +46,8 @@ export function createSyncApi(options: SyncApiOptions): SyncApi {
 		...(options.coalesceMs === undefined ? {} : { coalesceMs: options.coalesceMs }),
 		...(options.onAssignmentsRemoved ? { onAssignmentsRemoved: options.onAssignmentsRemoved } : {})
 	});
+	// This API's pushes in flight: per instance, so two apps in one process never share it.
+	const inProcess = new OperationsInProcess();
 	let streams: BoardStreams | undefined;
 	let syncStreams: SyncStreams | undefined;
 	// Ends the board's event streams at shutdown (app.close runs onDestroy before closing HTTP).
@@ -67,6 +70,7 @@ export function createSyncApi(options: SyncApiOptions): SyncApi {
 				clock: new HybridClock(),
 				policy: options.policy ?? defaultPolicy,
 				logger: logger.child({ subsystem: 'sync' }),
+				inProcess,
 				...options.settings
 			});
 			syncStreams = mountSyncStream(router, {
