@@ -7,6 +7,7 @@ import { silentLogger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import { projectionDefaults } from './defaults.ts';
 import { extractEntities, type ProjectedEntity } from './extract.ts';
+import { PassScheduler } from './pass-scheduler.ts';
 import {
 	type ChangedRow,
 	type DocumentRows,
@@ -66,19 +67,6 @@ interface DocState {
 	unobserve: () => void;
 }
 
-interface Deferred {
-	promise: Promise<void>;
-	resolve(): void;
-}
-
-function deferred(): Deferred {
-	let resolve!: () => void;
-	const promise = new Promise<void>((r) => {
-		resolve = r;
-	});
-	return { promise, resolve };
-}
-
 /** What a pass read from one document (synchronously, in one tick). */
 interface Taken {
 	state: DocState;
@@ -118,13 +106,17 @@ export function createProjectionExtension(options: {
 	const logger = options.logger ?? silentLogger();
 	const coalesceMs = options.coalesceMs ?? projectionDefaults.coalesceMs;
 	const docs = new Map<string, DocState>();
-	/** Documents the next pass takes. */
-	const dirty = new Set<DocState>();
 	const listeners = new Set<(event: ProjectedEvent) => void>();
-	let timer: ReturnType<typeof setTimeout> | undefined;
-	let running: Promise<void> | undefined;
-	/** Set by projectNow: start the next pass without waiting for the window. */
-	let urgent: Deferred | undefined;
+	// One pass at a time for all documents, `coalesceMs` after the first change it takes (pass-scheduler.ts).
+	const passes = new PassScheduler<DocState>({
+		coalesceMs,
+		run: (states) => runPass(states),
+		dirtySince: (state) => state.dirtySince,
+		onPassStart: (states, pass) => {
+			for (const state of states) state.inPass = pass;
+		},
+		onError: (err) => logger.error({ err }, 'projection pass failed unexpectedly')
+	});
 
 	function newState(name: string, document: Y.Doc): DocState {
 		return {
@@ -179,57 +171,7 @@ export function createProjectionExtension(options: {
 	function markDirty(state: DocState): void {
 		state.dirtySince ??= performance.now();
 		if (state.retryTimer) return; // failed recently: its retry timer re-adds it
-		dirty.add(state);
-		schedule();
-	}
-
-	function schedule(): void {
-		if (running || timer || dirty.size === 0) return;
-		if (urgent) {
-			startPass();
-			return;
-		}
-		let oldest = Number.POSITIVE_INFINITY;
-		for (const state of dirty) oldest = Math.min(oldest, state.dirtySince ?? oldest);
-		const waitMs = Math.max(0, coalesceMs - (performance.now() - oldest));
-		timer = setTimeout(() => {
-			timer = undefined;
-			startPass();
-		}, waitMs);
-	}
-
-	/** Resolves after a pass that started after this call has finished. */
-	function passSoon(): Promise<void> {
-		urgent ??= deferred();
-		const { promise } = urgent;
-		// A microtask: every projectNow of this tick (one push's documents) joins the same pass.
-		queueMicrotask(() => {
-			if (!running && timer) {
-				clearTimeout(timer);
-				timer = undefined;
-			}
-			if (dirty.size === 0 && !running && urgent) {
-				urgent.resolve();
-				urgent = undefined;
-			} else schedule();
-		});
-		return promise;
-	}
-
-	function startPass(): void {
-		const waiting = urgent;
-		urgent = undefined;
-		const states = [...dirty];
-		dirty.clear();
-		const pass = runPass(states)
-			.catch((err: unknown) => logger.error({ err }, 'projection pass failed unexpectedly'))
-			.finally(() => {
-				running = undefined;
-				waiting?.resolve();
-				schedule();
-			});
-		running = pass;
-		for (const state of states) state.inPass = pass;
+		passes.add(state);
 	}
 
 	/** Reads every taken document now, in this tick: JSON and state vector of one state. */
@@ -353,8 +295,7 @@ export function createProjectionExtension(options: {
 					clearTimeout(state.retryTimer);
 					state.retryTimer = undefined;
 				}
-				dirty.add(state);
-				await passSoon();
+				await passes.soon(state);
 			} else return state.lastResult;
 			if (state.lastError !== undefined && state.dirtySince !== undefined && !state.inPass)
 				throw state.lastError;
@@ -414,8 +355,8 @@ export function createProjectionExtension(options: {
 
 		projectAllNow,
 
-		async flush() {
-			while (dirty.size > 0 || running) await (running ?? passSoon());
+		flush() {
+			return passes.flush();
 		},
 
 		onProjected(listener) {
