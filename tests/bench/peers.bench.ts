@@ -32,9 +32,10 @@
 // With 2+ CPUs every server is pinned to CPU 1 and the load generators and this script to CPU 0
 // (taskset); Postgres is the machine's and is not pinned.
 //
-// Env: BENCH_QUICK=1 (1 round of 3 s windows, 1 storm: ~2 min) · BENCH_ROUNDS (3) · BENCH_SECONDS
+// Env: BENCH_QUICK=1 (1 round of 2 s windows, 1 storm: ~2 min) · BENCH_ROUNDS (3) · BENCH_SECONDS
 // (4) · BENCH_RATE (500 edits/s) · BENCH_STORMS (3) · BENCH_SCENARIOS · BENCH_PEERS
 // (khs,bare,hpdb,yws,floor) · BENCH_PROFILE=<dir> (V8 CPU profile of our server, written at exit) ·
+// BENCH_PG_COUNT=1 (count our server's Postgres statements per edit: tests/bench/peers/pg-query-count.mjs) ·
 // TEST_SEED · TEST_DATABASE_URL.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -50,7 +51,7 @@ import { ClientSession, pin } from './peers/session.ts';
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
 const rounds = Number(env.BENCH_ROUNDS ?? (quick ? 1 : 3));
-const windowMs = Number(env.BENCH_SECONDS ?? (quick ? 3 : 4)) * 1000;
+const windowMs = Number(env.BENCH_SECONDS ?? (quick ? 2 : 4)) * 1000;
 const warmupMs = quick ? 1_000 : 2_000;
 const rate = Number(env.BENCH_RATE ?? 500);
 const storms = Number(env.BENCH_STORMS ?? (quick ? 1 : 3));
@@ -59,6 +60,7 @@ const settleMs = 3_000;
 const scenarios = new Set((env.BENCH_SCENARIOS ?? 'idle,500,2000,storm').split(','));
 const peerIds = (env.BENCH_PEERS ?? 'khs,bare,hpdb,yws,floor').split(',') as PeerId[];
 const seed = testSeed();
+const countStatements = env.BENCH_PG_COUNT === '1';
 const twoCpus = cpus().length >= 2;
 const serverCpu = twoCpus ? 1 : undefined;
 const clientCpu = twoCpus ? 0 : undefined;
@@ -188,6 +190,8 @@ async function fanOut(
 		return { result: reply.result, serverS: (cpuSeconds(pid) ?? 0) - before };
 	};
 	for (const peer of peers) await window(peer.id, warmupMs, false);
+	const khs = peers.find((p) => p.id === 'khs');
+	const statementsBefore = countStatements && khs ? await statementCounts(khs) : undefined;
 	await active.mark();
 	const windows = new Map<PeerId, Array<{ result: WindowResult; serverS: number }>>(
 		peers.map((p) => [p.id, []])
@@ -198,6 +202,18 @@ async function fanOut(
 		}
 	}
 	await sleep(settleMs); // deferred work (debounced stores, projection) is the server's cost too
+	if (statementsBefore && khs) {
+		const after = await statementCounts(khs);
+		const edits = (windows.get('khs') ?? []).reduce((sum, w) => sum + w.result.edits, 0);
+		const kinds = Object.entries(after)
+			.map(([kind, n]) => [kind, n - (statementsBefore[kind] ?? 0)] as const)
+			.filter(([, n]) => n > 0)
+			.sort((a, b) => b[1] - a[1]);
+		const total = kinds.reduce((sum, [, n]) => sum + n, 0);
+		console.log(
+			`${name}: KHS sent ${total} Postgres statements for ${edits} edits (${(total / edits).toFixed(2)} per edit): ${kinds.map(([kind, n]) => `${kind} ${n}`).join(' · ')}`
+		);
+	}
 	for (const peer of peers) {
 		const list = windows.get(peer.id) ?? [];
 		const per = list.map(({ result }) => Float64Array.from(result.latencies).sort());
@@ -263,13 +279,34 @@ async function storm(): Promise<void> {
 	}
 }
 
+/** Our server's Postgres statements so far, by kind (BENCH_PG_COUNT=1 only). */
+function statementCounts(peer: Peer): Promise<Record<string, number>> {
+	return new Promise((resolve, reject) => {
+		const timer = setTimeout(() => reject(new Error('no statement counts from our server')), 10_000);
+		const onMessage = (m: { type?: string; counts?: Record<string, number> }) => {
+			if (m?.type !== 'pg-count') return;
+			clearTimeout(timer);
+			peer.server.proc.off('message', onMessage);
+			resolve(m.counts ?? {});
+		};
+		peer.server.proc.on('message', onMessage);
+		peer.server.proc.send?.('pg-count');
+	});
+}
+
 let benchUserId = '';
 try {
 	if (twoCpus) pin(process.pid, clientCpu);
 	benchUserId = (await database.addUser('bench@khs.test', 'OWNER')).id;
 	const profileDir = env.BENCH_PROFILE;
 	for (const id of peerIds) {
-		const nodeArgs = id === 'khs' && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+		const nodeArgs =
+			id !== 'khs'
+				? []
+				: [
+						...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+						...(countStatements ? ['--import', './tests/bench/peers/pg-query-count.mjs'] : [])
+					];
 		const peer = await startPeer(id, database, runTag, nodeArgs);
 		const pinned = pin(peer.server.pid, serverCpu);
 		peers.push(peer);
