@@ -38,6 +38,7 @@ const srcAreas = [
 	'offline',
 	'session',
 	'sync',
+	'team',
 	'ui'
 ];
 const LAYERS = {
@@ -176,6 +177,8 @@ const LAYERS = {
 		'wire'
 	],
 	'src/lib/health': ['crdt', 'src/lib/format', 'src/lib/session', 'src/lib/api', 'src/lib/ui'],
+	// The owner's Team page parts (docs/server-rules.md TEAM-*): REST calls and plain words, no sync.
+	'src/lib/team': ['src/lib/format', 'src/lib/session', 'src/lib/api', 'src/lib/ui'],
 	'src/lib': ['crdt', 'wire', ...srcAreas.map((a) => `src/lib/${a}`)],
 	'src/routes': ['crdt', 'wire', 'src', 'src/lib', ...srcAreas.map((a) => `src/lib/${a}`)],
 	src: ['crdt', 'wire', 'src/lib', ...srcAreas.map((a) => `src/lib/${a}`)],

@@ -1,3 +1,5 @@
+// The owner's team administration (docs/server-rules.md TEAM-1…3): online-only, never cached.
+import type { NewUserRequest, TeamMember } from '../../../server/http/user-schemas.ts';
 import type {
 	Board,
 	CustomerSummary,
@@ -24,7 +26,9 @@ export class ApiError extends Error {
 	constructor(
 		readonly status: number,
 		readonly code: string,
-		message: string
+		message: string,
+		/** The input the server named as wrong (`error.field`), if any. */
+		readonly field?: string
 	) {
 		super(message);
 	}
@@ -73,15 +77,17 @@ export function createApiClient(options: ApiClientOptions) {
 		if (!res.ok) {
 			let code = 'http_error';
 			let message = `The server answered ${res.status}`;
+			let field: string | undefined;
 			try {
-				const body = (await res.json()) as { error?: { code?: string; message?: string } };
+				const body = (await res.json()) as { error?: { code?: string; message?: string; field?: string } };
 				code = body.error?.code ?? code;
 				message = body.error?.message ?? message;
+				field = body.error?.field;
 			} catch {
 				// Not JSON (a proxy's error page): keep the generic message.
 			}
 			if (res.status === 401 && token) options.onUnauthorized?.();
-			throw new ApiError(res.status, code, message);
+			throw new ApiError(res.status, code, message, field);
 		}
 		return (await res.json()) as T;
 	}
@@ -141,6 +147,16 @@ export function createApiClient(options: ApiClientOptions) {
 		health: () => request<SyncHealth>('/api/sync/health'),
 		healthSeries: () => request<HealthPoint[]>('/api/sync/health/series'),
 		devices: () => request<DeviceSync[]>('/api/sync/devices'),
+		/** Every member with email and disabled flag (owner; not cached: the list is online-only). */
+		team: () => request<TeamMember[]>('/api/team'),
+		/** Adds a member with a first password (owner); 409 `email_taken`, 400 names the field. */
+		addMember: (member: NewUserRequest) =>
+			request<{ user: User }>('/api/users', { method: 'POST', body: JSON.stringify(member) }),
+		/** Turns a member's access off (ends their sessions everywhere, SES-3) or back on (owner). */
+		setDisabled: (userId: string, disabled: boolean) =>
+			request<{ ok: true }>(`/api/users/${encodeURIComponent(userId)}/${disabled ? 'disable' : 'enable'}`, {
+				method: 'POST'
+			}),
 		/** Removes this user's saved answers (logout). */
 		forget(userId: string) {
 			if (!storage) return;

@@ -1,5 +1,5 @@
 import { goto } from '$app/navigation';
-import { session } from '$lib/session/store.svelte.ts';
+import { session, sessionEndedMessage } from '$lib/session/store.svelte.ts';
 import { createApiClient } from './client.ts';
 import { reportApiReachability } from './reachability.ts';
 
@@ -8,8 +8,9 @@ export const api = createApiClient({
 	token: () => session.token,
 	userId: () => session.current?.user.id ?? null,
 	onUnauthorized: () => {
-		// An expired token: sign out and go to the login page; local documents stay in IndexedDB.
-		session.signOut();
+		// An expired, revoked or disabled token (TEAM-4): sign out and say why on the login page;
+		// local documents stay in IndexedDB.
+		session.signOut(sessionEndedMessage);
 		void goto('/login');
 	},
 	// With no document open there is no websocket: the API calls are how we know the server is there.

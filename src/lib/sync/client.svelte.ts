@@ -16,6 +16,7 @@ import { formatValue, mergeNotices, SeenNotices } from './merge-notices.ts';
 import { localStoragePendingStore, PendingTracker } from './pending.ts';
 import { people } from './people.svelte.ts';
 import { rejectedNotice } from './plain-words.ts';
+import { endSession, isSessionOver } from './session-ended.ts';
 import { syncStatus } from './status.svelte.ts';
 import { connectTabs } from './tab-channel.ts';
 import { UndoHistory } from './undo-history.ts';
@@ -144,6 +145,7 @@ export class DocSession {
 			}
 		});
 		this.provider.on('authenticationFailed', ({ reason }: { reason: string }) => {
+			if (isSessionOver(reason)) return endSession(name, reason, () => sync.reset());
 			// Taken off the job: a later refusal of the reconnect says nothing new.
 			if (this.denied !== 'access_revoked') this.denied = reason || 'forbidden';
 			logSync('denied', { doc: name, reason });
@@ -155,6 +157,8 @@ export class DocSession {
 		// The server closes a document when its user is taken off the job (server/collab/revoke.ts):
 		// say so, instead of leaving edits that can never be sent counted as "to send".
 		this.provider.on('close', ({ event }: { event?: { reason?: string } }) => {
+			if (event?.reason && isSessionOver(event.reason))
+				return endSession(name, event.reason, () => sync.reset());
 			if (event?.reason !== 'access_revoked') return;
 			// Distinct from `forbidden`: this person was on the job, so the page can say so.
 			this.denied = 'access_revoked';
