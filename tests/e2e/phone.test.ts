@@ -114,6 +114,16 @@ describe('made for a phone on a roof', () => {
 			await page.locator('#cust-phone').waitFor({ timeout: STEP_MS });
 			expect(await smallTargets(page), `customer page (${who})`).toEqual([]);
 			await screenshot(page, `phone-3-customer-${who}`);
+
+			if (email === 'owner@khs.demo') {
+				// The Team page, with one member's confirm step open (docs/server-rules.md TEAM-*).
+				await page.goto(`${server.base}/team`);
+				await page.getByTestId('team-list').waitFor({ timeout: STEP_MS });
+				await page.getByRole('button', { name: 'Disable Ana Alves' }).click();
+				expect(await smallTargets(page), 'team page (owner)').toEqual([]);
+				await screenshot(page, 'phone-3b-team-owner');
+				await page.getByRole('button', { name: 'Cancel' }).click();
+			}
 		}
 	}, 120_000);
 
