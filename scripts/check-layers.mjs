@@ -201,10 +201,10 @@ const ALLOWED = [
 	// client/sync-client.ts runs sync/batcher.ts and sync/canonical.ts, which are isomorphic (no
 	// server deps). Fix: move both into server/client (or a shared folder) and import them back.
 	['server/client', 'server/sync', 'batcher and canonical JSON are isomorphic but live in sync'],
-	// sync/client.svelte.ts raises notices through ui/notices.svelte.ts (both under active edit).
+	// sync/doc-session.svelte.ts raises notices through ui/notices.svelte.ts.
 	// Fix: the client emits an event the notices store subscribes to (as api/reachability.ts does).
 	['src/lib/sync', 'src/lib/ui', 'the sync client raises notices'],
-	// sync/client.svelte.ts applies job writes with job/write.ts (under active edit).
+	// sync/doc-session.svelte.ts applies job writes with job/write.ts ("Use mine" on a merge notice).
 	// Fix: move the write rules below sync (they depend only on crdt).
 	['src/lib/sync', 'src/lib/job', 'the sync client uses job/write.ts']
 ];

@@ -28,7 +28,7 @@ import type { CollabRefusal, CollabRefusalObserver } from './hocuspocus.ts';
  * - Every window, each connected and synced device is marked as synced now (`sync_devices`), so
  *   the owner's device list says "just now" for a phone that is online, not when it connected.
  *
- * The device id comes from the socket URL (`?deviceId=…`, src/lib/sync/client.svelte.ts). Bytes are
+ * The device id comes from the socket URL (`?deviceId=…`, src/lib/sync/sync-hub.svelte.ts). Bytes are
  * counted both ways on the connection (received messages; `Connection.send` wrapped per connection).
  * Nothing touches the database on the hot path: records queue up and are written in batches by a
  * background flush (`flushDelayMs`).

@@ -103,6 +103,10 @@ export class DocSession implements DocRef {
 		this.cleanups.push(connectTabs(name, this.doc));
 		this.watchUpdates();
 		this.provider = this.connect(socket);
+		// Attached once `this.provider` is set: its events (awareness) fire while attaching.
+		this.provider.attach();
+		// Nobody is "on the page" of a document only the prefetcher keeps: presence waits for a page.
+		this.provider.awareness?.setLocalState(null);
 		this.undo = this.undoHistory();
 	}
 
@@ -122,7 +126,7 @@ export class DocSession implements DocRef {
 		});
 	}
 
-	/** The server connection on the tab's socket, and what its events mean for this document. */
+	/** The server connection on the tab's socket (not attached yet), and what its events mean here. */
 	private connect(socket: HocuspocusProviderWebsocket): HocuspocusProvider {
 		const name = this.name;
 		const provider = new HocuspocusProvider({
@@ -172,9 +176,6 @@ export class DocSession implements DocRef {
 		});
 		provider.on('stateless', ({ payload }: { payload: string }) => this.onServerMessage(payload));
 		provider.on('awarenessChange', () => this.readPresence());
-		provider.attach();
-		// Nobody is "on the page" of a document only the prefetcher keeps: presence waits for a page.
-		provider.awareness?.setLocalState(null);
 		return provider;
 	}
 

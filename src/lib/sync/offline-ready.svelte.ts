@@ -13,7 +13,7 @@ import { planOffline } from './offline-plan.ts';
  * turn, one at a time, on every refresh. A document that leaves the plan because access ended
  * (a crew member taken off a job, a job deleted) is dropped from the device; for the owner a job
  * that closed just stops being kept. The server's own refusals (`forbidden`, `access_revoked`)
- * drop a document at once (client.svelte.ts `forget`).
+ * drop a document at once (doc-session.svelte.ts `forget`).
  */
 interface Saved {
 	names: string[];
