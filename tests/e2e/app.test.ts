@@ -23,6 +23,7 @@ import {
 const ROOF_JOB = demoId('job:Roof repair, building B');
 const GREENLEAF = demoId('customer:Greenleaf Café');
 const BACKSPLASH_JOB = demoId('job:Kitchen backsplash');
+const DANA = demoId('customer:Dana Whitfield');
 const STEP_MS = 15_000;
 
 describe('app end to end', () => {
@@ -287,7 +288,27 @@ describe('app end to end', () => {
 		await openJob(owner, BACKSPLASH_JOB);
 		await owner.getByRole('checkbox', { name: 'Ana Alves' }).uncheck();
 		await ana.getByText('You are not on this job').waitFor({ timeout: STEP_MS });
-		await ana.getByText('You were taken off this job').first().waitFor({ timeout: STEP_MS });
+		// Every document the removal closes (the job, its materials, its customer: SES-5) has been told,
+		// so every notice it could raise is up; then there must be exactly one.
+		const revoked = [`job:${BACKSPLASH_JOB}`, `materials:${BACKSPLASH_JOB}`, `customer:${DANA}`];
+		await expect
+			.poll(
+				() =>
+					ana.evaluate((names) => {
+						type Session = { denied: string | null };
+						const khs = (window as unknown as { __khs: { sync: { get(n: string): Session | undefined } } })
+							.__khs;
+						return names.filter((n) => {
+							const session = khs.sync.get(n);
+							return session !== undefined && session.denied !== 'access_revoked';
+						});
+					}, revoked),
+				{ timeout: STEP_MS }
+			)
+			.toEqual([]);
+		const takenOff = ana.locator('[data-testid=notice]', { hasText: 'You were taken off this job' });
+		const texts = await takenOff.allTextContents();
+		expect(texts, texts.join(' | ')).toHaveLength(1);
 		await screenshot(ana, 'e2e-7-worker-taken-off-job');
 	}, 60_000);
 });
