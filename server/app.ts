@@ -74,6 +74,7 @@ export interface AppOptions {
 	maxBodyBytes?: number;
 	/** `METRICS_TOKEN`: the bearer `/metrics` requires; unset → `/metrics` answers 404 (routes-ops.ts). */
 	metricsToken?: string | undefined;
+	/** Largest websocket frame read; default `collabLimits.maxUpdateBytes` + 64 KiB (SOCK-9). */
 	maxWebsocketMessageBytes?: number;
 	/** Flood limits for `/collab`; see `collab/limits.ts`. */
 	collabLimits?: Partial<CollabLimits>;
@@ -175,12 +176,13 @@ export async function createApp(options: AppOptions): Promise<App> {
 	server.headersTimeout = httpDefaults.headersTimeoutMs;
 	server.keepAliveTimeout = httpDefaults.keepAliveTimeoutMs;
 
+	const limits: CollabLimits = { ...collabLimitDefaults, ...options.collabLimits };
 	const wss = new WebSocketServer({
 		noServer: true,
-		maxPayload: options.maxWebsocketMessageBytes ?? serverDefaults.maxWebsocketMessageBytes
+		maxPayload:
+			options.maxWebsocketMessageBytes ?? limits.maxUpdateBytes + serverDefaults.websocketFrameHeadroomBytes
 	});
 	const sockets = new Set<CollabSocket>();
-	const limits: CollabLimits = { ...collabLimitDefaults, ...options.collabLimits };
 	const socketCounter = new SocketCounter(limits);
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
 		socket.on('error', () => socket.destroy());

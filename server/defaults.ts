@@ -9,10 +9,12 @@ export const serverDefaults = {
 	/** The websocket endpoint the provider connects to. */
 	collabPath: '/collab',
 	/**
-	 * Largest websocket message accepted; bigger ones close that socket with 1009. Generous because
-	 * the first sync of a long-offline client carries all of its edits in one message.
+	 * How far a websocket frame may exceed the largest update (SOCK-3 `maxUpdateBytes`) before `ws`
+	 * stops reading it and closes with 1009: room for the Hocuspocus envelope (document name, message
+	 * type) only. The frame cap follows the update limit, so a socket cannot make the server buffer a
+	 * 16 MiB frame only to refuse it as a 4 MiB update afterwards.
 	 */
-	maxWebsocketMessageBytes: 16 * 1024 * 1024,
+	websocketFrameHeadroomBytes: 64 * 1024,
 	/** How long a graceful shutdown waits for documents to be stored and unloaded before giving up. */
 	shutdownTimeoutMs: 15_000,
 	/** PGlite data directory when `DATA_DIR` is unset. */
