@@ -43,7 +43,7 @@ export function createRedisExtension(options: RedisScaleOutOptions): Redis {
 	const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : 0;
 	if (!Number.isInteger(db) || db < 0)
 		throw new Error(`REDIS_URL: "${url.pathname}" is not a database number`);
-	return new Redis({
+	const extension = new Redis({
 		host: url.hostname || '127.0.0.1',
 		port: url.port ? Number(url.port) : 6379,
 		prefix: options.prefix ?? redisDefaults.prefix,
@@ -54,6 +54,36 @@ export function createRedisExtension(options: RedisScaleOutOptions): Redis {
 			...(url.username ? { username: decodeURIComponent(url.username) } : {}),
 			...(url.password ? { password: decodeURIComponent(url.password) } : {}),
 			...(url.protocol === 'rediss:' ? { tls: {} } : {})
+		}
+	});
+	resyncAfterReconnect(extension);
+	return extension;
+}
+
+/**
+ * Updates published while Redis was away never reach the other instances, and nothing in y-sync
+ * asks for them again until a client reconnects (fault suite, "Redis restarted": every edit stored,
+ * but devices on the other instance stayed behind). So when the subscriber connection is ready
+ * again, this instance publishes a sync step 1 for every document it has loaded — exactly what the
+ * extension does when a document loads — and the peers answer with what it lacks, and vice versa.
+ */
+function resyncAfterReconnect(extension: Redis): void {
+	// `sub`, `instance` and `publishFirstSyncStep` are the extension's own (4.7), not in its types.
+	const internals = extension as unknown as {
+		sub: { on(event: 'ready', listener: () => void): void };
+		instance?: { documents: Map<string, unknown> };
+		publishFirstSyncStep(name: string, document: unknown): Promise<void>;
+	};
+	let connectedBefore = false;
+	internals.sub.on('ready', () => {
+		if (!connectedBefore) {
+			connectedBefore = true;
+			return;
+		}
+		for (const [name, document] of internals.instance?.documents ?? []) {
+			void internals.publishFirstSyncStep(name, document).catch(() => {
+				// Redis went away again: the next 'ready' publishes again.
+			});
 		}
 	});
 }
