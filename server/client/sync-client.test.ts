@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { canonicalJson, sha256Hex } from '../sync/canonical.ts';
+import { canonicalJson, sha256Hex } from '../../wire/canonical.ts';
 import { runRetention } from '../sync/retention.ts';
 import { type SyncTestServer, startSyncServer, uuid } from '../sync/test-support.ts';
 import { backoffDelayMs } from './backoff.ts';

@@ -1,6 +1,6 @@
 import { ENTITY_NAMES, type EntityName } from '../../crdt/schema.ts';
+import { entityChecksum } from '../../wire/canonical.ts';
 import { OperationBatcher } from '../sync/batcher.ts';
-import { entityChecksum } from '../sync/canonical.ts';
 import type { EntityChange, EntityDeletion, PullPage } from '../sync/change-feed.ts';
 import type { SyncOperation } from '../sync/operation.ts';
 import type { ProcessedOperation, PushResult } from '../sync/push.ts';

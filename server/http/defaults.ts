@@ -16,5 +16,9 @@ export const httpDefaults = {
 	 */
 	rejectedBodyDrainMs: 10_000,
 	/** …and at most this many bytes of it. */
-	rejectedBodyDrainBytes: 64 * 1024 * 1024
+	rejectedBodyDrainBytes: 64 * 1024 * 1024,
+	/** Responses smaller than this are sent uncompressed (compression would not pay). */
+	compressMinBytes: 1024,
+	/** Server-sent events keep-alive comment interval (proxies drop idle streams). */
+	sseHeartbeatMs: 25_000
 } as const;

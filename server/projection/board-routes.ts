@@ -4,11 +4,11 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import { AuthError } from '../auth/tokens.ts';
 import type { Db } from '../db/port.ts';
+import { sendJsonCompressed } from '../http/compress.ts';
+import { httpDefaults } from '../http/defaults.ts';
 import type { Router } from '../http/router.ts';
 import { unauthorized } from '../http/router.ts';
 import type { Logger } from '../logger.ts';
-import { sendJsonCompressed } from '../sync/compress.ts';
-import { syncDefaults } from '../sync/defaults.ts';
 import { readBoard, readCustomers, readUsers } from './board.ts';
 import type { ProjectionExtension } from './extension.ts';
 
@@ -73,7 +73,7 @@ export function mountBoardRoutes(
 				})
 				.catch((err: unknown) => deps.logger?.error({ err, userId: user.id }, 'board event check failed'));
 		});
-		const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), syncDefaults.sseHeartbeatMs);
+		const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), httpDefaults.sseHeartbeatMs);
 		heartbeat.unref();
 		const stop = () => {
 			clearInterval(heartbeat);

@@ -1,7 +1,7 @@
 import * as Y from 'yjs';
 import { entityPart, JOB } from '../../crdt/index.ts';
+import { canonicalJson } from '../../wire/canonical.ts';
 import type { Db, Tx } from '../db/port.ts';
-import { canonicalJson } from '../sync/canonical.ts';
 import type { ProjectedEntity } from './extract.ts';
 
 /** One row a projection wrote. */

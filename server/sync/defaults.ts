@@ -14,12 +14,8 @@ export const syncDefaults = {
 	slowSyncAlertMs: 30_000,
 	/** Spec alerts: more conflicts than this in one sync are logged. */
 	highConflictAlertCount: 10,
-	/** Responses smaller than this are sent uncompressed (compression would not pay). */
-	compressMinBytes: 1024,
 	/** Operations accepted in one push. */
 	maxOperationsPerPush: 1000,
-	/** SSE keep-alive comment interval (proxies drop idle streams). */
-	sseHeartbeatMs: 25_000,
 	/** `CHANGE_LOG_RETENTION_DAYS`: change_log rows older than this may be pruned (FEED-1). */
 	changeLogRetentionDays: 30,
 	/** `PUSH_IDEMPOTENCY_RETENTION_DAYS`: sync_operations records older than this are pruned (FEED-5). */

@@ -1,9 +1,9 @@
 import { brotliCompressSync, brotliDecompressSync, gunzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalJson, sha256Hex } from '../../wire/canonical.ts';
 import { boardEventAudience } from '../projection/board-routes.ts';
 import { waitFor } from '../testing/app.ts';
-import { canonicalJson, sha256Hex } from './canonical.ts';
 import {
 	BoardResponseSchema,
 	ChecksumsResponseSchema,

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entityChecksum } from '../../wire/canonical.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Db, Tx } from '../db/port.ts';
 import { openMigratedTestDb, type TestDbKind } from '../testing/app.ts';
-import { entityChecksum } from './canonical.ts';
 import { type PullPage, pullChanges, ResyncRequiredError } from './change-feed.ts';
 import { runRetention } from './retention.ts';
 import { decodeToken } from './tokens.ts';

@@ -1,12 +1,12 @@
+import { entityChecksum } from '../../wire/canonical.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Db } from '../db/port.ts';
+import { sendJsonCompressed } from '../http/compress.ts';
 import { HttpError } from '../http/errors.ts';
 import type { RouteContext, Router } from '../http/router.ts';
 import type { Logger } from '../logger.ts';
 import { devices, healthReport, healthSeries, lastSyncOf, recordSync } from './analytics.ts';
-import { entityChecksum } from './canonical.ts';
 import { pullChanges } from './change-feed.ts';
-import { sendJsonCompressed } from './compress.ts';
 import { syncDefaults } from './defaults.ts';
 import { SyncError, syncHttpError } from './errors.ts';
 import { openApiDocument } from './openapi.ts';

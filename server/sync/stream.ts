@@ -2,6 +2,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import { AuthError } from '../auth/tokens.ts';
 import type { Db } from '../db/port.ts';
+import { httpDefaults } from '../http/defaults.ts';
 import { HttpError } from '../http/errors.ts';
 import { type Router, unauthorized } from '../http/router.ts';
 import type { Logger } from '../logger.ts';
@@ -170,7 +171,7 @@ export function mountSyncStream(router: Router, deps: StreamDeps): SyncStreams {
 				res.end();
 			}
 		};
-		const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), syncDefaults.sseHeartbeatMs);
+		const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), httpDefaults.sseHeartbeatMs);
 		heartbeat.unref();
 		req.on('close', () => stream.end());
 		res.on('close', () => stream.end());

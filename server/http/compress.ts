@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
-import { sendText } from '../http/respond.ts';
-import { syncDefaults } from './defaults.ts';
+import { httpDefaults } from './defaults.ts';
+import { sendText } from './respond.ts';
 
 /**
  * Response compression for the sync API (spec SyncCompression; docs/rest-api.md "Limits and compression"): `Accept-Encoding: br`
@@ -34,7 +34,7 @@ export function sendJsonCompressed(
 	if (res.headersSent) return;
 	const json = Buffer.from(JSON.stringify(body));
 	const encoding =
-		json.byteLength >= syncDefaults.compressMinBytes ? pickEncoding(req.headers['accept-encoding']) : null;
+		json.byteLength >= httpDefaults.compressMinBytes ? pickEncoding(req.headers['accept-encoding']) : null;
 	let payload: Buffer = json;
 	if (encoding === 'br') {
 		payload = brotliCompressSync(json, {
