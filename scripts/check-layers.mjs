@@ -52,7 +52,15 @@ const LAYERS = {
 	'server/auth': ['crdt', 'server/core', 'server/db'],
 	'server/docs': ['server/core', 'server/db'],
 	'server/http': ['server/core', 'server/db', 'server/auth'],
-	'server/projection': ['crdt', 'wire', 'server/core', 'server/db', 'server/docs', 'server/auth', 'server/http'],
+	'server/projection': [
+		'crdt',
+		'wire',
+		'server/core',
+		'server/db',
+		'server/docs',
+		'server/auth',
+		'server/http'
+	],
 	'server/collab': [
 		'crdt',
 		'server/core',
