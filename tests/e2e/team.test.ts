@@ -201,7 +201,14 @@ describe('the owner manages the team from the app', () => {
 		for (const toggle of await owner.getByTestId('member-toggle').all())
 			expect(await toggle.isDisabled()).toBe(true);
 		await screenshot(owner, 'team-6-offline');
+		// Back online: the page's `online` handler re-fetches the team, and the server's answer (not the
+		// sync socket's reconnect backoff) turns the controls back on. Wait for exactly that: the
+		// notice is gone and every control is enabled again.
 		await owner.context().setOffline(false);
+		await owner.getByTestId('team-offline').waitFor({ state: 'detached', timeout: STEP_MS });
 		await expect.poll(() => owner.getByTestId('add-submit').isDisabled(), { timeout: STEP_MS }).toBe(false);
+		expect(await owner.locator('#member-name').isDisabled()).toBe(false);
+		for (const toggle of await owner.getByTestId('member-toggle').all())
+			expect(await toggle.isDisabled()).toBe(false);
 	}, 60_000);
 });
