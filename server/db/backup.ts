@@ -7,10 +7,11 @@ import type { Db } from './port.ts';
  * deployments use `pg_dump` / `pg_restore` instead (README "Backup and restore").
  */
 
-/** The PGlite instance behind a Db from `openPgliteDb`, or undefined for Postgres. */
-function pgliteOf(db: Db): PGlite | undefined {
+/** Runs `work` on the PGlite instance behind a Db from `openPgliteDb`; undefined for Postgres. */
+function withPglite(db: Db): (<T>(work: (pglite: PGlite) => Promise<T>) => Promise<T>) | undefined {
 	if (db.kind !== 'pglite') return undefined;
-	return (db as unknown as { pglite?: PGlite }).pglite;
+	const adapter = db as unknown as { exclusive?<T>(work: (pglite: PGlite) => Promise<T>): Promise<T> };
+	return adapter.exclusive?.bind(adapter);
 }
 
 export class BackupError extends Error {
@@ -24,20 +25,22 @@ export class BackupError extends Error {
 }
 
 /**
- * A gzip'd tar of the data directory, safe while the server runs: taken inside PGlite's transaction
- * lock (no other transaction is between statements) right after a CHECKPOINT, and `dumpDataDir`
- * itself runs under PGlite's query lock, so no statement writes while the files are read. What
- * the tar holds is a checkpointed, committed state — the same a clean shutdown would leave.
+ * A gzip'd tar of the data directory, safe while the server runs: taken under the adapter's
+ * one-call-at-a-time lock (no other statement or transaction runs in between) right after a
+ * CHECKPOINT, so no statement writes while the files are read. What the tar holds is a
+ * checkpointed, committed state — the same a clean shutdown would leave. Through the adapter, not
+ * `pglite.transaction()`, so a CHECKPOINT failing on a full disk gives the instance up and reopens
+ * it (server/db/pglite.ts) instead of leaving it to answer later commits wrongly.
  */
 export async function dumpPgliteBackup(db: Db): Promise<Uint8Array> {
-	const pglite = pgliteOf(db);
-	if (!pglite)
+	const exclusive = withPglite(db);
+	if (!exclusive)
 		throw new BackupError(
 			'not_pglite',
 			'this server runs on Postgres: back it up with pg_dump (README "Backup and restore")'
 		);
-	const blob = await pglite.transaction(async (tx) => {
-		await tx.exec('CHECKPOINT');
+	const blob = await exclusive(async (pglite) => {
+		await pglite.exec('CHECKPOINT');
 		return pglite.dumpDataDir('gzip');
 	});
 	return new Uint8Array(await blob.arrayBuffer());

@@ -6,6 +6,11 @@ export type DbErrorCode =
 	| 'TX_CLOSED'
 	/** The database could not be reached or opened. */
 	| 'CONNECT_FAILED'
+	/**
+	 * The database cannot serve now but is expected back (PGlite: its instance was lost, e.g. to a
+	 * full disk, and is being reopened). Retry later; HTTP answers 503 `database_unavailable`.
+	 */
+	| 'UNAVAILABLE'
 	/** A schema name that is not a plain lower-case identifier. */
 	| 'BAD_SCHEMA'
 	/** A migration file is misnamed, duplicated, or was edited after it was applied. */
