@@ -26,7 +26,11 @@ async function main(): Promise<void> {
 	}
 	const logger = createLogger({ level: config.logLevel });
 
-	const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+	const db = await openDb({
+		databaseUrl: config.databaseUrl,
+		dataDir: config.dataDir,
+		logger: logger.child({ subsystem: 'db' })
+	});
 	logger.info({ db: db.kind, dataDir: db.kind === 'pglite' ? config.dataDir : undefined }, 'database open');
 	const { applied } = await migrate(db, { logger });
 	if (applied.length > 0) logger.info({ applied }, 'migrations applied');

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Db } from './port.ts';
 
 /** Defaults of database selection. */
@@ -13,6 +14,8 @@ export interface OpenDbOptions {
 	dataDir?: string | undefined;
 	/** pg only: schema to work in (created if missing). */
 	schema?: string | undefined;
+	/** PGlite only: where it logs losing and reopening its instance (a full disk, see pglite.ts). */
+	logger?: Pick<Logger, 'info' | 'warn' | 'error'> | undefined;
 }
 
 /**
@@ -28,6 +31,9 @@ export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
 			...(options.schema === undefined ? {} : { schema: options.schema })
 		});
 	}
-	const { openPgliteDb } = await import('./pglite.ts');
-	return openPgliteDb({ dataDir: options.dataDir ?? openDbDefaults.dataDir });
+	const { openPgliteDb, loggedPgliteEvents } = await import('./pglite.ts');
+	return openPgliteDb({
+		dataDir: options.dataDir ?? openDbDefaults.dataDir,
+		...(options.logger ? { events: loggedPgliteEvents(options.logger) } : {})
+	});
 }

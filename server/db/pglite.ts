@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { PGlite, type Results } from '@electric-sql/pglite';
+import type { Logger } from 'pino';
 import { DbError } from './errors.ts';
 import { InFlight } from './in-flight.ts';
 import type { Db, QueryResult, Tx } from './port.ts';
@@ -26,6 +27,19 @@ export interface PgliteEvents {
 	reopenFailed?(info: { attempt: number; reason: string; nextInMs: number }): void;
 	/** A fresh instance replayed the WAL and serves again. */
 	reopened?(info: { attempts: number; downMs: number }): void;
+}
+
+/** The adapter's events as log lines; reopen failures at attempts 1, 2, 4, 8…, so a long outage stays readable. */
+export function loggedPgliteEvents(logger: Pick<Logger, 'info' | 'warn' | 'error'>): PgliteEvents {
+	return {
+		lost: ({ reason }) =>
+			logger.error({ reason }, 'embedded database lost (its instance cannot be trusted): reopening it'),
+		reopenFailed: ({ attempt, reason, nextInMs }) => {
+			if ((attempt & (attempt - 1)) === 0)
+				logger.warn({ attempt, reason, nextInMs }, 'embedded database: reopen failed, retrying');
+		},
+		reopened: ({ attempts, downMs }) => logger.info({ attempts, downMs }, 'embedded database reopened')
+	};
 }
 
 export interface PgliteDbOptions extends Partial<PgliteSettings> {

@@ -38,6 +38,8 @@ export type HttpErrorCode =
 	| 'login_busy'
 	// 500
 	| 'internal'
+	// 503: the database cannot serve now (DbError UNAVAILABLE, e.g. PGlite reopening after a full disk)
+	| 'database_unavailable'
 	// passed through from typed errors of other subsystems
 	| SyncErrorCode
 	| BackupError['code'];

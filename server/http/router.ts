@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import { AuthError, bearerToken } from '../auth/tokens.ts';
+import { DbError } from '../db/errors.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import { readJsonBody } from './body.ts';
@@ -156,6 +157,15 @@ export class Router {
 		// sending before it reads our answer (EPIPE/ECONNRESET, no status). Bounded in bytes and time:
 		// past either bound the socket is dropped.
 		if (!req.complete) drainRejectedBody(req);
+		if (error instanceof DbError && error.code === 'UNAVAILABLE') {
+			// Temporary, and the client's retry is the remedy (a full disk until space returns): a 503
+			// with a code and Retry-After, not a 500. The cause stays in the log, not in the answer.
+			log.warn({ err: error }, 'request refused: database unavailable');
+			sendError(res, 503, 'database_unavailable', 'the database is unavailable; retry shortly', undefined, {
+				'retry-after': '1'
+			});
+			return;
+		}
 		if (!(error instanceof HttpError)) {
 			log.error({ err: error }, 'request failed');
 			sendError(res, 500, 'internal', 'internal server error');

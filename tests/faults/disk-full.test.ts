@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,7 +66,39 @@ describe('fault: disk full under the embedded database', () => {
 		await randomMoment(random, 200, 800);
 		const filled = disk.fill();
 		const fullAt = performance.now();
-		await delay(faultParams.outageMs); // how long the disk stays full: the fault itself
+		// While full: /healthz reports the database down (the load's next write meets ENOSPC), and a
+		// raw push, as any client would send it, is refused with a 503 and a code, not a 500 or a hang.
+		const healthWhileFull = await healthUntil(
+			server.http,
+			(h) => h.status === 503 && h.body?.db === 'down',
+			faultParams.outageMs / 2
+		);
+		const rawPush = await fetch(`${server.http}/api/sync/push`, {
+			method: 'POST',
+			headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+			body: JSON.stringify({
+				deviceId: 'disk-raw-device',
+				operations: [
+					{
+						id: 'disk-raw-op',
+						timestamp: Date.now(),
+						type: 'create',
+						entity: 'material',
+						entityId: randomUUID(),
+						data: { jobId: crew.jobIds[0], name: 'pushed while full', quantity: 1, unit: 'box' }
+					}
+				]
+			}),
+			signal: AbortSignal.timeout(10_000)
+		});
+		const rawRefusal = {
+			status: rawPush.status,
+			code: ((await rawPush.json().catch(() => null)) as { error?: { code?: string } } | null)?.error?.code,
+			retryAfter: rawPush.headers.get('retry-after'),
+			whileFull: performance.now() - fullAt < faultParams.outageMs
+		};
+		// How long the disk stays full: the fault itself.
+		await delay(Math.max(0, faultParams.outageMs - (performance.now() - fullAt)));
 		const refusals = crew.pushers.map((p) => p.lastRefusal).filter(Boolean);
 		const pushesRefusedWhileFull = crew.pushers.flatMap((p) =>
 			p.ops.filter((op) => op.sentAtMs > fullAt && op.attempts > 1)
@@ -81,6 +114,11 @@ describe('fault: disk full under the embedded database', () => {
 			await crew.settle(recoverTimeoutMs);
 		} catch (error) {
 			settleError = error;
+			// What the full disk left stuck is in the server's log; the process is gone once the suite ends.
+			const recent = server.logs.filter((l) => Number(l.level) >= 40).slice(-40);
+			console.log(
+				`server pid ${server.pid}: last warnings and errors\n${recent.map((l) => JSON.stringify(l)).join('\n')}`
+			);
 		}
 		const recoverMs = settleError ? Number.NaN : performance.now() - freedAt;
 		const health = await healthUntil(server.http, (h) => h.status === 200);
@@ -103,12 +141,24 @@ describe('fault: disk full under the embedded database', () => {
 				ok: !settleError && ackedMissing.length === 0 && health.status === 200 && code === 0,
 				notes: [
 					`${diskErrors.length} disk errors logged`,
+					`/healthz while full: ${healthWhileFull.status} db ${healthWhileFull.body?.db}`,
+					`raw push while full: ${rawRefusal.status} ${rawRefusal.code ?? ''}`,
 					refusals.length ? `REST answered "${refusals[0]}"` : 'no REST refusal seen',
 					`${pushesRefusedWhileFull.length} pushes retried while full`,
 					settleError ? `NOT RECOVERED: ${(settleError as Error).message}` : ''
 				]
 					.filter(Boolean)
 					.join('; ')
+			});
+			expect(healthWhileFull, '/healthz while the disk is full').toEqual({
+				status: 503,
+				body: { ok: false, db: 'down' }
+			});
+			expect(rawRefusal, 'a push while the disk is full').toEqual({
+				status: 503,
+				code: 'database_unavailable',
+				retryAfter: '1',
+				whileFull: true
 			});
 			expect(settleError).toBeUndefined();
 			expect(ackedMissing).toEqual([]);
