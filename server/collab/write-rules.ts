@@ -76,6 +76,11 @@ export function refuseEntityChange(
 	if (spec.kind === 'counter' && change.action !== 'add') {
 		return { field, message: 'Logged hours can be corrected with a new entry, never erased.' };
 	}
+	// An entity exists while it has a creation date (crdt documents.ts): it is written once, at create,
+	// and never again, so erasing it can only make an entity vanish (ws-fuzz seed 1020797181).
+	if (field === 'createdAt' && change.action !== 'add') {
+		return { field, message: 'The creation date is never changed.' };
+	}
 	return undefined;
 }
 
