@@ -141,6 +141,7 @@ describe('fault: disk full under the embedded database', () => {
 				ok: !settleError && ackedMissing.length === 0 && health.status === 200 && code === 0,
 				notes: [
 					`${diskErrors.length} disk errors logged`,
+					`database lost ${server.logs.filter((l) => l.subsystem === 'db' && /lost/.test(String(l.msg))).length}× / reopened ${server.logs.filter((l) => l.msg === 'embedded database reopened').length}×`,
 					`/healthz while full: ${healthWhileFull.status} db ${healthWhileFull.body?.db}`,
 					`raw push while full: ${rawRefusal.status} ${rawRefusal.code ?? ''}`,
 					refusals.length ? `REST answered "${refusals[0]}"` : 'no REST refusal seen',
