@@ -45,18 +45,15 @@ export interface ForbiddenChange {
  * Undoes one key's change. `entity` is the material id of the map holding the key (`null`: the
  * document's root map). With `newItem`, the key was written by the update: when that item is still
  * the key's value after applying, it is removed (or the old value put back, `hasOld`). Without it,
- * the key was deleted: the old value is put back. `material` restores a whole material map.
+ * the key was deleted: the old value is put back.
  */
-export type Undo =
-	| {
-			readonly kind: 'key';
-			readonly entity: string | null;
-			readonly key: string;
-			readonly newItem?: Y.ID;
-			readonly hasOld: boolean;
-			readonly oldValue?: unknown;
-	  }
-	| { readonly kind: 'material'; readonly id: string; readonly entries: readonly [string, unknown][] };
+export interface Undo {
+	readonly entity: string | null;
+	readonly key: string;
+	readonly newItem?: Y.ID;
+	readonly hasOld: boolean;
+	readonly oldValue?: unknown;
+}
 
 export interface CheckOptions {
 	nowMs: number;
@@ -290,6 +287,12 @@ class UpdateChecker {
 	private removeStored(item: Y.Item): void {
 		const place = this.placeOf(item);
 		if (place === GONE || place.root !== this.layout.root || place.key === null) return;
+		// TOMB-1/2: a material's id holds one map for life; the app deletes with a tombstone. A map
+		// put back by the server would be a new one, and edits other devices made meanwhile to the old
+		// map would be collected on arrival (found by ws-fuzz seed 1020797181): so refused, not undone.
+		if (this.layout.nested && place.entity === null) {
+			refuse('WRITE-3', 'a material map is never deleted or replaced (tombstones delete)');
+		}
 		const change = this.change(place.entity, place.key);
 		change.old ??= { value: lastValue(item) };
 	}
@@ -347,18 +350,11 @@ class UpdateChecker {
 	/** WRITE-7: the role rules, per entity field; a refused field has every change to it undone. */
 	private judge(): ForbiddenChange[] {
 		const byField = new Map<string, { refusal?: EntityRefusal; changes: Change[] }>();
-		const restoredMaterials = new Set<string>();
 		const forbidden: ForbiddenChange[] = [];
 		const entityId = this.ref.id;
 		for (const change of this.changes.values()) {
-			if (this.layout.nested && change.entity === null) {
-				const refusal = this.refuseMaterialChange(change);
-				if (refusal) {
-					restoredMaterials.add(change.key);
-					forbidden.push({ refusal, undo: this.materialUndo(change) });
-				}
-				continue;
-			}
+			// A new material map: its entries are judged as changes of their own (WRITE-8).
+			if (this.layout.nested && change.entity === null) continue;
 			const field = parseKey(change.key).field;
 			const id = `${change.entity ?? ''}\0${field}`;
 			let group = byField.get(id);
@@ -378,12 +374,10 @@ class UpdateChecker {
 			if (refusal) group.refusal = { ...refusal, entityId: change.entity ?? entityId };
 		}
 		for (const { refusal, changes } of byField.values()) {
-			// A material restored whole needs no repairs (nor messages) about its keys.
-			if (!refusal || (refusal.entityId !== entityId && restoredMaterials.has(refusal.entityId))) continue;
+			if (!refusal) continue;
 			const undo = changes.map((c): Undo => {
 				const hasOld = c.old !== undefined;
 				return {
-					kind: 'key',
 					entity: c.entity,
 					key: c.key,
 					hasOld,
@@ -394,24 +388,6 @@ class UpdateChecker {
 			forbidden.push({ refusal, undo });
 		}
 		return forbidden;
-	}
-
-	/** Materials are added as maps and removed only by tombstone, never replaced or deleted (TOMB-2). */
-	private refuseMaterialChange(change: Change): EntityRefusal | undefined {
-		if (!change.old) return undefined;
-		return change.newItem
-			? { field: 'id', message: 'A material cannot be replaced by another.', entityId: change.key }
-			: {
-					field: 'deleted',
-					message: 'Materials are deleted with a tombstone so they can be restored.',
-					entityId: change.key
-				};
-	}
-
-	private materialUndo(change: Change): Undo[] {
-		const old = change.old?.value;
-		const entries: [string, unknown][] = old instanceof Y.Map ? [...old.entries()] : [];
-		return [{ kind: 'material', id: change.key, entries }];
 	}
 
 	/** A note's author, from the document or from this very update (a note added and hidden at once). */

@@ -198,31 +198,38 @@ describe('field-level write rules on the server', () => {
 		ana.provider.destroy();
 	});
 
-	it('TOMB-2 a material map deleted outright comes back with its content', async () => {
+	it('TOMB-2 a material map deleted outright is refused whole, and an edit made meanwhile elsewhere is kept', async () => {
 		const jobId = crypto.randomUUID();
-		const ana = await connect(`materials:${jobId}`, 'ana');
+		const name = `materials:${jobId}`;
+		const ana = await connect(name, 'ana');
 		const list = new MaterialListDoc(ana.doc, jobId, ana.ctx);
 		const material = list.add({ name: 'Shingles', quantity: 5 });
 		material.appendNote('grey');
-		const owner = await connect(`materials:${jobId}`, 'owner');
+		const owner = await connect(name, 'owner');
 		const ownerList = new MaterialListDoc(owner.doc, jobId, owner.ctx);
 		await until(owner.doc, () => ownerList.read(material.id)?.notes === 'grey', 'material to reach owner');
-		ana.doc.getMap('materials').delete(material.id);
-		await untilRejected(ana, 'deleted');
-		await until(ana.doc, () => list.read(material.id)?.name === 'Shingles', 'material restored on ana');
-		await until(
-			owner.doc,
-			() => JSON.stringify(ownerList.list()) === JSON.stringify(list.list()),
-			'convergence'
+		// Keeps the document loaded on the server while the others are away.
+		const watcher = await connect(name, 'owner');
+		// The owner edits the material offline while Ana's raw client deletes its map.
+		owner.provider.disconnect();
+		ownerList.require(material.id).set({ quantity: 8 });
+		const closed = new Promise<number>((resolve) =>
+			ana.provider.on('close', ({ event }: { event: { code: number } }) => resolve(event.code))
 		);
-		expect(list.read(material.id)).toMatchObject({
+		ana.doc.getMap('materials').delete(material.id);
+		expect(await closed).toBe(malformedUpdateClose.code);
+		ana.provider.destroy();
+		await owner.provider.connect();
+		const watched = new MaterialListDoc(watcher.doc, jobId, watcher.ctx);
+		await until(watcher.doc, () => watched.read(material.id)?.quantity === 8, 'the offline edit to arrive');
+		expect(watched.read(material.id)).toMatchObject({
 			name: 'Shingles',
-			quantity: 5,
+			quantity: 8,
 			notes: 'grey',
 			deleted: false
 		});
-		ana.provider.destroy();
 		owner.provider.destroy();
+		watcher.provider.destroy();
 	});
 
 	it('WRITE-7 a forbidden value never reaches another replica, not even for one transaction', async () => {

@@ -124,12 +124,6 @@ function limitsOf(options: WriteGuardOptions): { limits?: WriteCheckLimits } {
 
 /** Runs inside the update's own transaction, after the update is applied (see update-check.ts `Undo`). */
 function applyUndo(root: Y.Map<unknown>, undo: Undo): void {
-	if (undo.kind === 'material') {
-		const copy = new Y.Map<unknown>();
-		for (const [key, value] of undo.entries) copy.set(key, value);
-		root.set(undo.id, copy);
-		return;
-	}
 	const map = undo.entity === null ? root : root.get(undo.entity);
 	if (!(map instanceof Y.Map)) return;
 	if (undo.newItem) {
