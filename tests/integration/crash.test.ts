@@ -70,6 +70,22 @@ describe('server process crash and shutdown', () => {
 		return { stop: () => timers.forEach(clearInterval) };
 	}
 
+	/** Resolves at the first durable acknowledgement any writer gets. */
+	function firstDurableAck(writers: MaterialWriter[]): Promise<void> {
+		return waitFor(
+			'a first durable acknowledgement',
+			(done) => {
+				const offs = writers.map((w) =>
+					w.onDurable(() => {
+						for (const off of offs) off();
+						done();
+					})
+				);
+			},
+			30_000
+		);
+	}
+
 	/** A fresh client per document, through a (re)started server: what every user would now see. */
 	async function readThroughServer(server: ServerProcess, token: string, docNames: string[]) {
 		const seen = new Map<string, Map<string, string>>();
@@ -99,12 +115,21 @@ describe('server process crash and shutdown', () => {
 			const { server, token } = await start();
 			const writers = openWriters(server, token, docNames, round);
 			await Promise.all(writers.map((w) => synced(w.provider)));
-			// Kill after a random number of edits: a moment unrelated to the commit cycle.
-			const killAt = 300 + Math.floor(random() * 1200);
+			// Kill a random number of edits after the first durable ack: a moment unrelated to the commit
+			// cycle, yet with acknowledged edits to lose (on a loaded machine the first group commit can
+			// take longer than a fixed count of edits).
+			const extraEdits = Math.floor(random() * 1200);
+			let killAt = Number.POSITIVE_INFINITY;
+			let editsMade = 0;
 			const exited = server.exited;
 			const load = writeContinuously(writers, (total) => {
+				editsMade = total;
 				if (total === killAt) process.kill(server.pid, 'SIGKILL');
 			});
+			const loadStartMs = Date.now();
+			await firstDurableAck(writers);
+			const firstAckMs = Date.now() - loadStartMs;
+			killAt = editsMade + 1 + extraEdits;
 			const { signal } = await exited;
 			load.stop();
 			for (const writer of writers) {
@@ -114,7 +139,7 @@ describe('server process crash and shutdown', () => {
 			}
 			expect(signal).toBe('SIGKILL');
 			console.log(
-				`crash.test.ts ${round}: killed after ${killAt} edits; ${writers.reduce((n, w) => n + w.durableEdits().length, 0)} acknowledged durable`
+				`crash.test.ts ${round}: first durable ack after ${firstAckMs} ms; killed ${extraEdits} edits later, at edit ${killAt}; ${writers.reduce((n, w) => n + w.durableEdits().length, 0)} acknowledged durable`
 			);
 		}
 
