@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { waitUntil } from '../../tests/support/wait.ts';
 import { describeDbContract } from './contract.ts';
 import { openPgDb } from './pg.ts';
 import { openTestPgDb, testDatabaseUrl } from './testing.ts';
@@ -32,6 +33,31 @@ describe('openPgDb', () => {
 				"SELECT table_schema AS schema FROM information_schema.tables WHERE table_name = 'here'"
 			);
 			expect(rows).toEqual([{ schema: test.schema }]);
+		} finally {
+			await test.dropSchema();
+		}
+	});
+
+	it('a connection dropped between two queries of a transaction fails that transaction, not the process', async () => {
+		// pg emits 'error' on a checked-out client whose socket fails; unheard, that is an uncaught
+		// exception (it killed the server in the fault suite's partition to Postgres).
+		const test = await openTestPgDb();
+		try {
+			const transaction = test.db.transaction(async (tx) => {
+				const { rows } = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+				const pid = rows[0]?.pid;
+				await test.db.query('SELECT pg_terminate_backend($1)', [pid]);
+				await waitUntil(
+					async () => {
+						const left = await test.db.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+						return left.rows.length === 0;
+					},
+					{ what: 'the backend to be gone' }
+				);
+				await tx.query('SELECT 1');
+			});
+			await expect(transaction).rejects.toThrow();
+			expect((await test.db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
 		} finally {
 			await test.dropSchema();
 		}

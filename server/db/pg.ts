@@ -104,6 +104,8 @@ export async function openPgDb(options: PgDbOptions): Promise<Db> {
 
 async function createSchema(connectionString: string, schema: string): Promise<void> {
 	const client = new pg.Client({ connectionString, connectionTimeoutMillis: pgDefaults.connectTimeoutMs });
+	// A socket failure also rejects the pending call; unheard, pg's 'error' event would crash the process.
+	client.on('error', () => {});
 	try {
 		await client.connect();
 		await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
@@ -161,6 +163,14 @@ class PgDb implements Db {
 			}
 		};
 		let releaseError: Error | undefined;
+		// A checked-out client has no pool 'error' listener, and pg emits 'error' on the client when its
+		// socket fails, even between queries: unheard, that killed the process (fault suite, partition to
+		// Postgres healed with a reset, mid-compaction). The failed query rejects on its own; the broken
+		// connection is destroyed on release.
+		const onSocketError = (error: Error) => {
+			releaseError ??= error;
+		};
+		client.on('error', onSocketError);
 		try {
 			await client.query('BEGIN');
 			const value = await work(tx);
@@ -182,6 +192,7 @@ class PgDb implements Db {
 			throw error;
 		} finally {
 			done = true;
+			client.off('error', onSocketError);
 			client.release(releaseError);
 		}
 	}

@@ -78,7 +78,7 @@ describe('fault: Redis goes away under two instances', () => {
 			},
 			end: async () => {}
 		});
-		expectSurvived(result, crew.errors);
+		expectSurvived(result, crew.errors, servers);
 	}, 300_000);
 
 	it(`Redis stopped for ${faultParams.outageMs / 1000} s under load`, async () => {
@@ -99,7 +99,7 @@ describe('fault: Redis goes away under two instances', () => {
 			begin: () => redis.stop(),
 			end: () => redis.start()
 		});
-		expectSurvived(result, crew.errors);
+		expectSurvived(result, crew.errors, servers);
 	}, 400_000);
 
 	it(`partition between two instances and Redis, healed after ${faultParams.partitionMs / 1000} s`, async () => {
@@ -126,6 +126,6 @@ describe('fault: Redis goes away under two instances', () => {
 			begin: async () => proxy.setMode({ kind: 'drop' }),
 			end: async () => proxy.heal()
 		});
-		expectSurvived(result, crew.errors);
+		expectSurvived(result, crew.errors, servers);
 	}, 300_000);
 });

@@ -5,13 +5,18 @@ import type { OutageResult } from './outage.ts';
 /**
  * The assertions every outage scenario makes, with the lists that failed them shown. When the crew
  * did not settle, the servers' last warnings and errors are printed first: what a fault left stuck
- * is in them, and the processes are gone once the suite ends.
+ * is in them, and the processes are gone once the suite ends. A server that exited fails first.
  */
 export function expectSurvived(
 	result: OutageResult,
 	crewErrors: unknown[],
 	servers: ServerProcess[] = []
 ): void {
+	for (const server of servers) {
+		// A server that died under the fault explains everything after it: say so first, with its stderr.
+		const exit = server.proc.exitCode ?? server.proc.signalCode;
+		expect(exit, `server pid ${server.pid} exited: ${server.stderr.join('').slice(-2_000)}`).toBeNull();
+	}
 	if (result.settleError) {
 		for (const server of servers) {
 			const recent = server.logs.filter((l) => Number(l.level) >= 40).slice(-30);

@@ -50,6 +50,8 @@ export interface ServerProcess {
 	ws: string;
 	/** Every JSON log line so far. */
 	logs: Array<Record<string, unknown>>;
+	/** Everything written to stderr so far (an uncaught error's stack lands here, not in the logs). */
+	stderr: string[];
 	/** Settles when the process has exited. */
 	exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -119,6 +121,7 @@ export async function startServerProcess(options: {
 		http: `http://127.0.0.1:${port}`,
 		ws: `ws://127.0.0.1:${port}/collab`,
 		logs,
+		stderr,
 		exited
 	};
 }
