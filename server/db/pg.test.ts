@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitUntil } from '../../tests/support/wait.ts';
 import { describeDbContract } from './contract.ts';
-import { openPgDb } from './pg.ts';
+import { isConnectionError, openPgDb } from './pg.ts';
 import { openTestPgDb, testDatabaseUrl } from './testing.ts';
 
 // Real Postgres: TEST_DATABASE_URL or the local one. Unreachable → these tests FAIL (never skip).
@@ -56,8 +56,27 @@ describe('openPgDb', () => {
 				);
 				await tx.query('SELECT 1');
 			});
-			await expect(transaction).rejects.toThrow();
+			// A connection failure, typed so HTTP answers 503 and callers retry.
+			await expect(transaction).rejects.toMatchObject({ name: 'DbError', code: 'UNAVAILABLE' });
 			expect((await test.db.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+		} finally {
+			await test.dropSchema();
+		}
+	});
+
+	it('tells a database that is away from a statement it refused', async () => {
+		const sqlError = (code: string) => Object.assign(new Error('x'), { code });
+		for (const away of ['ECONNRESET', 'ECONNREFUSED', '08006', '57P01', '57P03', '53300']) {
+			expect(isConnectionError(sqlError(away)), away).toBe(true);
+		}
+		expect(isConnectionError(new Error('Connection terminated unexpectedly'))).toBe(true);
+		expect(isConnectionError(new Error('Query read timeout'))).toBe(true);
+		for (const refused of ['23505', '42P01', '40001', '22P02']) {
+			expect(isConnectionError(sqlError(refused)), refused).toBe(false);
+		}
+		const test = await openTestPgDb();
+		try {
+			await expect(test.db.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '42P01' });
 		} finally {
 			await test.dropSchema();
 		}

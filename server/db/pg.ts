@@ -126,6 +126,45 @@ function isQueryTimeout(error: unknown): boolean {
 	return error instanceof Error && error.message === 'Query read timeout';
 }
 
+/** Socket-level failures (Node's errno codes): the database is away, not the statement wrong. */
+const SOCKET_ERRORS = new Set([
+	'ECONNREFUSED',
+	'ECONNRESET',
+	'EPIPE',
+	'ETIMEDOUT',
+	'EHOSTUNREACH',
+	'ENOTFOUND'
+]);
+/** pg's own messages for a connection that is gone or never came. */
+const CONNECTION_MESSAGES = [
+	'Connection terminated',
+	'timeout exceeded when trying to connect',
+	'Query read timeout',
+	'is not queryable'
+];
+
+/**
+ * Whether `error` means the database cannot be reached now (an outage, restart or partition), as
+ * opposed to a statement it refused: SQLSTATE class 08 (connection exception), 57P01–57P03 (shut
+ * down, crashed, starting), 53300 (too many connections), a socket error or pg's own timeouts.
+ */
+export function isConnectionError(error: unknown): boolean {
+	if (!(error instanceof Error)) return false;
+	const code = (error as { code?: unknown }).code;
+	if (typeof code === 'string') {
+		if (SOCKET_ERRORS.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || code === '53300') {
+			return true;
+		}
+	}
+	return CONNECTION_MESSAGES.some((m) => error.message.includes(m));
+}
+
+/** A connection failure becomes `DbError('UNAVAILABLE')` (HTTP 503, callers retry); others pass as they are. */
+function asUnavailable(error: unknown): unknown {
+	if (!isConnectionError(error)) return error;
+	return new DbError('UNAVAILABLE', `Postgres unavailable: ${(error as Error).message}`, { cause: error });
+}
+
 type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
 
 async function run<Row>(on: Queryable, sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
@@ -146,11 +185,19 @@ class PgDb implements Db {
 	constructor(readonly pool: pg.Pool) {}
 
 	query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-		return this.#inFlight.track(() => run<Row>(this.pool, sql, params));
+		return this.#inFlight.track(() =>
+			run<Row>(this.pool, sql, params).catch((error: unknown) => {
+				throw asUnavailable(error);
+			})
+		);
 	}
 
 	transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-		return this.#inFlight.track(() => this.#transaction(work));
+		return this.#inFlight.track(() =>
+			this.#transaction(work).catch((error: unknown) => {
+				throw asUnavailable(error);
+			})
+		);
 	}
 
 	async #transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {

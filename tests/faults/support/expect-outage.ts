@@ -31,6 +31,7 @@ export function expectSurvived(
 	expect(result.falsePushes, '2xx pushes while the database was away').toEqual([]);
 	expect(result.notRelayed, 'edits that stopped applying during the fault').toEqual([]);
 	expect(result.sawDatabaseDown, '/healthz reported the database down').toBe(true);
+	expect(result.untypedServerErrors, 'REST 5xx answers other than 503').toBe(0);
 	expect(result.unconverged, 'devices converged to the stored state').toEqual([]);
 	expect(crewErrors).toEqual([]);
 	expect(result.row.editsAcknowledged).toBe(result.row.editsPresent);

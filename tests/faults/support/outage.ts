@@ -36,6 +36,8 @@ export interface OutageResult {
 	/** Edits made during the fault that a device on the same document never received. */
 	notRelayed: DeviceEdit[];
 	ackedMissingAtEnd: DeviceEdit[];
+	/** REST answers with a 5xx other than 503: a fault the server did not tell apart (503 says "retry"). */
+	untypedServerErrors: number;
 	sawDatabaseDown: boolean;
 	settleError: unknown;
 	unconverged: string[];
@@ -106,6 +108,14 @@ export async function runOutage(s: OutageScenario): Promise<OutageResult> {
 	const recoverMs = settleError ? Number.NaN : performance.now() - upAt;
 	const healthAfter = await Promise.all(s.servers.map((e) => healthUntil(e.http, (h) => h.status === 200)));
 	const tally = await s.crew.tally(s.db());
+	const answers = new Map<number, number>();
+	for (const pusher of s.crew.pushers) {
+		for (const [status, n] of pusher.statuses) answers.set(status, (answers.get(status) ?? 0) + n);
+	}
+	const untypedServerErrors = [...answers].reduce(
+		(n, [status, count]) => (status >= 500 && status !== 503 ? n + count : n),
+		0
+	);
 	const unconverged = await s.crew.unconverged(s.db(), settleError ? 1_000 : 30_000);
 	const row = recordFault({
 		scenario: s.scenario,
@@ -121,12 +131,17 @@ export async function runOutage(s: OutageScenario): Promise<OutageResult> {
 			falsePushes.length === 0 &&
 			notRelayed.length === 0 &&
 			ackedMissingAtEnd.length === 0 &&
+			untypedServerErrors === 0 &&
 			s.crew.errors.length === 0 &&
 			healthAfter.every((h) => h.status === 200),
 		notes: [
 			s.healthOf.length > 0 ? `/healthz said db down: ${sawDatabaseDown}` : '',
 			s.databaseLost ? `${falseAcks.length} acks and ${falsePushes.length} 2xx pushes during the outage` : '',
 			`${notRelayed.length} edits not relayed meanwhile`,
+			`REST answers ${[...answers]
+				.sort((a, b) => a[0] - b[0])
+				.map(([status, n]) => `${status || 'none'}×${n}`)
+				.join(' ')}`,
 			settleError ? `NOT RECOVERED: ${(settleError as Error).message}` : ''
 		]
 			.filter(Boolean)
@@ -138,6 +153,7 @@ export async function runOutage(s: OutageScenario): Promise<OutageResult> {
 		falsePushes,
 		notRelayed,
 		ackedMissingAtEnd,
+		untypedServerErrors,
 		sawDatabaseDown,
 		settleError,
 		unconverged,
