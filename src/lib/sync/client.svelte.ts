@@ -1,3 +1,4 @@
+import { syncHistory } from './log.ts';
 import { SyncHub } from './sync-hub.svelte.ts';
 
 /**
@@ -12,5 +13,6 @@ export { LOCAL_ORIGIN, UNDO_ORIGIN, writeContext } from './write-context.ts';
 export const sync = new SyncHub();
 
 // A handle for the browser console and the end-to-end tests (e.g. to attempt a write the UI does
-// not offer and watch the server undo it). It grants nothing: the server enforces every rule.
-if (typeof window !== 'undefined') (window as unknown as { __khs: unknown }).__khs = { sync };
+// not offer and watch the server undo it), and to read the sync history when a test fails. It
+// grants nothing: the server enforces every rule.
+if (typeof window !== 'undefined') (window as unknown as { __khs: unknown }).__khs = { sync, syncHistory };

@@ -39,6 +39,13 @@ export class SyncHub {
 		});
 		socket.on('status', ({ status }: { status: WebSocketStatus }) => {
 			logSync(`socket ${status}`);
+			// Back online before the close we asked for when going offline completed: `connect()` on
+			// "online" was a no-op (still connected), and the provider does not retry a close it was
+			// told to make. Without this the phone stayed "reconnecting" until the next page load
+			// (e2e test 5, offline for a second under load).
+			if (status === WebSocketStatus.Disconnected && navigator.onLine && !socket.shouldConnect) {
+				void socket.connect();
+			}
 			syncStatus.setSocket(
 				status === WebSocketStatus.Connected
 					? 'connected'
