@@ -18,7 +18,7 @@ import {
 import { type CollabContext, type CollabOptions, createHocuspocus } from './collab/hocuspocus.ts';
 import { type CollabLimits, collabLimitDefaults, SocketCounter } from './collab/limits.ts';
 import { createLocalRevocationBus, type RevocationBus } from './collab/revocation-bus.ts';
-import { createRevocationHandler } from './collab/revoke.ts';
+import { createRevocationHandler, sessionEndedBy } from './collab/revoke.ts';
 import { attachCollabSocket, type CollabSocket, closeCodes } from './collab/websocket.ts';
 import { wrapYWebsocket, yWebsocketRoute } from './collab/y-websocket-dialect.ts';
 import type { Db } from './db/port.ts';
@@ -29,6 +29,7 @@ import { Router } from './http/router.ts';
 import { mountAuthRoutes } from './http/routes-auth.ts';
 import { mountOpsRoutes } from './http/routes-ops.ts';
 import { mountUserAdminRoutes } from './http/routes-users.ts';
+import { SessionStreams } from './http/session-streams.ts';
 import { type Logger, silentLogger } from './logger.ts';
 import { metrics } from './metrics.ts';
 
@@ -46,6 +47,8 @@ export interface AppServices {
 	access: DocumentAccess;
 	/** Where access changes are published so every instance closes what they end (SES-5). */
 	revocations: RevocationBus;
+	/** Open event streams by user: an ended session ends them (SES-5). */
+	streams: SessionStreams;
 }
 
 export interface AppOptions {
@@ -130,17 +133,31 @@ export async function createApp(options: AppOptions): Promise<App> {
 
 	const router = new Router({ authenticate, logger, maxBodyBytes: options.maxBodyBytes });
 	let draining = false;
-	const services: AppServices = { db, logger, tokens, authenticate, hocuspocus, access, revocations };
-	// SES-5: every instance closes or re-checks what a published access change ends.
-	const stopRevoking = revocations.subscribe(
-		createRevocationHandler({
-			hocuspocus,
-			access,
-			invalidateUser: sessions.invalidateUser,
-			loadUser: (userId) => findUserById(db, userId),
-			logger: logger.child({ subsystem: 'revoke' })
-		})
-	);
+	const streams = new SessionStreams();
+	const services: AppServices = {
+		db,
+		logger,
+		tokens,
+		authenticate,
+		hocuspocus,
+		access,
+		revocations,
+		streams
+	};
+	// SES-5: every instance closes or re-checks what a published access change ends: websockets,
+	// and event streams resting on an ended session.
+	const revokeConnections = createRevocationHandler({
+		hocuspocus,
+		access,
+		invalidateUser: sessions.invalidateUser,
+		loadUser: (userId) => findUserById(db, userId),
+		logger: logger.child({ subsystem: 'revoke' })
+	});
+	const stopRevoking = revocations.subscribe((message) => {
+		const ended = sessionEndedBy(message);
+		if (ended) streams.endWhere(ended);
+		return revokeConnections(message);
+	});
 	mountOpsRoutes(router, { db, isDraining: () => draining, metricsToken: options.metricsToken });
 	mountAuthRoutes(router, {
 		db,

@@ -100,6 +100,29 @@ function connectionsOf(
 	return found;
 }
 
+/**
+ * The sessions `message` ends, as a test on the user a connection or stream was opened with
+ * (SES-1…3); undefined for a crew removal, which ends access to some documents, not a session.
+ * `user-changed` may have disabled the user or changed their role: whatever rests on the old
+ * state ends (a stream then reconnects and is authenticated afresh; connections are re-checked
+ * one by one by `createRevocationHandler`).
+ */
+export function sessionEndedBy(message: RevocationMessage): ((user: AuthUser) => boolean) | undefined {
+	switch (message.kind) {
+		case 'token-revoked':
+			return (user) => user.id === message.userId && user.session?.tokenId === message.tokenId;
+		case 'sessions-revoked':
+			// Without a session reference a connection cannot be told apart: end it.
+			return (user) =>
+				user.id === message.userId &&
+				(user.session?.issuedAtMs ?? Number.NEGATIVE_INFINITY) <= message.validAfterMs;
+		case 'user-changed':
+			return (user) => user.id === message.userId;
+		case 'assignment-removed':
+			return undefined;
+	}
+}
+
 export interface RevocationDeps {
 	hocuspocus: Hocuspocus<CollabContext>;
 	access: DocumentAccess;
@@ -138,22 +161,14 @@ export function createRevocationHandler(
 			case 'assignment-removed':
 				return revokeRemovedAssignments(hocuspocus, deps.access, [message], logger);
 			case 'token-revoked':
+			case 'sessions-revoked': {
 				deps.invalidateUser(message.userId);
+				const ended = sessionEndedBy(message) as (user: AuthUser) => boolean;
 				return close(
-					connectionsOf(hocuspocus, message.userId).filter(
-						(c) => c.user.session?.tokenId === message.tokenId
-					),
-					'logout'
+					connectionsOf(hocuspocus, message.userId).filter((c) => ended(c.user)),
+					message.kind === 'token-revoked' ? 'logout' : 'sessions revoked'
 				);
-			case 'sessions-revoked':
-				deps.invalidateUser(message.userId);
-				return close(
-					connectionsOf(hocuspocus, message.userId).filter(
-						// A connection without a session reference cannot be told apart: end it.
-						(c) => (c.user.session?.issuedAtMs ?? Number.NEGATIVE_INFINITY) <= message.validAfterMs
-					),
-					'sessions revoked'
-				);
+			}
 			case 'user-changed': {
 				deps.invalidateUser(message.userId);
 				const open = connectionsOf(hocuspocus, message.userId);

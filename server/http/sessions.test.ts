@@ -1,18 +1,36 @@
 import { HocuspocusProvider } from '@hocuspocus/provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { assembleServer } from '../assemble.ts';
 import { accessRevokedReason, sessionRevokedReason } from '../collab/revoke.ts';
-import { startTestServer, type TestServer, testPassword, waitFor } from '../testing/app.ts';
+import { silentLogger } from '../logger.ts';
+import {
+	openMigratedTestDb,
+	serveTestApp,
+	type TestServer,
+	testAuthSecret,
+	testPassword,
+	waitFor
+} from '../testing/app.ts';
 
-// docs/server-rules.md "Sessions" SES-1…SES-6, over real HTTP and real websockets, one instance on
-// real Postgres (tests/integration/revocation.test.ts covers two instances over Redis).
+// docs/server-rules.md "Sessions" SES-1…SES-6, over real HTTP and real websockets, one instance of
+// the production assembly (event streams included) on real Postgres
+// (tests/integration/revocation.test.ts covers two instances over Redis).
 describe('sessions that end', () => {
 	let t: TestServer;
 	let ownerToken: string;
 	const providers: HocuspocusProvider[] = [];
 
 	beforeAll(async () => {
-		t = await startTestServer('pg');
+		const { db, drop } = await openMigratedTestDb('pg');
+		const assembled = await assembleServer({ db, logger: silentLogger(), authSecret: testAuthSecret });
+		t = await serveTestApp(assembled.app, db, async () => {
+			try {
+				await assembled.close();
+			} finally {
+				await drop();
+			}
+		});
 		await t.addUser('owner@sessions.test', 'OWNER');
 		ownerToken = await t.login('owner@sessions.test');
 	});
@@ -87,6 +105,37 @@ describe('sessions that end', () => {
 			expect(await me(token)).toMatchObject({ status: 401, body: { error: { code: 'token_revoked' } } });
 		}
 		expect((await me(await t.login(u.email))).status).toBe(200);
+	});
+
+	/** An open event stream (board or sync API); `ended` resolves when the server ends it. */
+	async function openStream(path: string, token: string) {
+		const res = await fetch(`${t.http}${path}?token=${encodeURIComponent(token)}`);
+		expect(res.status).toBe(200);
+		const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+		let isEnded = false;
+		const ended = (async () => {
+			while (!(await reader.read()).done) {}
+			isEnded = true;
+		})();
+		return { ended, isEnded: () => isEnded, cancel: () => reader.cancel() };
+	}
+	const endsWithinASecond = (stream: { ended: Promise<void> }, what: string) =>
+		waitFor(what, (done) => void stream.ended.then(done), 1_000);
+
+	it('SES-1/SES-3: event streams end with the session they rest on, like its sockets', async () => {
+		const u = await user('OWNER');
+		const other = await t.login(u.email);
+		const board = await openStream('/api/board/events', u.token);
+		const feed = await openStream('/api/sync/stream', u.token);
+		const otherBoard = await openStream('/api/board/events', other);
+		expect((await post('/api/auth/logout', u.token)).status).toBe(200);
+		await endsWithinASecond(board, 'the logged-out board stream to end');
+		await endsWithinASecond(feed, 'the logged-out sync stream to end');
+		// Reopening with the ended token is refused; the user's other session streams on.
+		expect((await fetch(`${t.http}/api/board/events?token=${u.token}`)).status).toBe(401);
+		expect(otherBoard.isEnded()).toBe(false);
+		expect((await post(`/api/users/${u.id}/disable`, ownerToken)).status).toBe(200);
+		await endsWithinASecond(otherBoard, 'the disabled user’s board stream to end');
 	});
 
 	it('SES-3: a disabled user cannot log in and every token is refused; enabling does not revive old tokens', async () => {

@@ -8,6 +8,7 @@ import { sendJsonCompressed } from '../http/compress.ts';
 import { httpDefaults } from '../http/defaults.ts';
 import type { Router } from '../http/router.ts';
 import { unauthorized } from '../http/router.ts';
+import type { SessionStreams } from '../http/session-streams.ts';
 import type { Logger } from '../logger.ts';
 import { readBoard, readCustomers, readUsers } from './board.ts';
 import type { ProjectionExtension } from './extension.ts';
@@ -25,7 +26,14 @@ export interface BoardStreams {
  */
 export function mountBoardRoutes(
 	router: Router,
-	deps: { db: Db; authenticate: Authenticator; projection: ProjectionExtension; logger?: Logger }
+	deps: {
+		db: Db;
+		authenticate: Authenticator;
+		projection: ProjectionExtension;
+		/** Where each event stream is registered by its user, so an ended session ends it (SES-5). */
+		sessions: SessionStreams;
+		logger?: Logger;
+	}
 ): BoardStreams {
 	const streams = new Set<ServerResponse>();
 
@@ -63,6 +71,7 @@ export function mountBoardRoutes(
 		});
 		res.write('retry: 3000\n\n');
 		streams.add(res);
+		deps.sessions.add(res, user);
 		const concerns = boardEventAudience(deps.db, user);
 		const unsubscribe = deps.projection.onProjected((event) => {
 			// No payload: which documents changed is not every viewer's business; the board re-fetch is.

@@ -78,12 +78,14 @@ export function createSyncApi(options: SyncApiOptions): SyncApi {
 				authenticate: services.authenticate,
 				projection,
 				logger: logger.child({ subsystem: 'sync-stream' }),
+				sessions: services.streams,
 				parseEntities: entitiesParam
 			});
 			streams = mountBoardRoutes(router, {
 				db: options.db,
 				authenticate: services.authenticate,
 				projection,
+				sessions: services.streams,
 				logger: options.logger
 			});
 		}

@@ -5,6 +5,7 @@ import type { Db } from '../db/port.ts';
 import { httpDefaults } from '../http/defaults.ts';
 import { HttpError } from '../http/errors.ts';
 import { type Router, unauthorized } from '../http/router.ts';
+import type { SessionStreams } from '../http/session-streams.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import type { ProjectionExtension } from '../projection/extension.ts';
@@ -35,6 +36,8 @@ export interface StreamDeps {
 	authenticate: Authenticator;
 	projection: ProjectionExtension;
 	logger: Logger;
+	/** Where the stream is registered by its user, so an ended session ends it (SES-5). */
+	sessions: SessionStreams;
 	parseEntities(value: string | null): EntityName[] | undefined;
 	/** Fallback wake-up (changes projected by another instance notify only there). */
 	pollMs?: number;
@@ -115,6 +118,7 @@ export function mountSyncStream(router: Router, deps: StreamDeps): SyncStreams {
 		});
 		res.write(`retry: ${syncDefaults.streamRetryMs}\n\n`);
 		metrics.syncStreams.inc();
+		deps.sessions.add(res, user);
 
 		let closed = false;
 		let running = false;
