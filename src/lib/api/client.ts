@@ -5,6 +5,7 @@ import type {
 	CustomerSummary,
 	DeviceSync,
 	HealthPoint,
+	ListedUser,
 	LoginResponse,
 	SyncHealth,
 	User
@@ -142,7 +143,7 @@ export function createApiClient(options: ApiClientOptions) {
 				body: JSON.stringify({ email, password })
 			}),
 		board: () => cachedGet<Board>('/api/board'),
-		users: () => cachedGet<User[]>('/api/users'),
+		users: () => cachedGet<ListedUser[]>('/api/users'),
 		customers: () => cachedGet<CustomerSummary[]>('/api/customers'),
 		health: () => request<SyncHealth>('/api/sync/health'),
 		healthSeries: () => request<HealthPoint[]>('/api/sync/health/series'),
