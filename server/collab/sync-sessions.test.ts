@@ -199,9 +199,16 @@ describe('websocket syncs in the sync health report', () => {
 			(done) => provider.on('stateless', ({ payload }: { payload: string }) => done(payload)),
 			TIMEOUT_MS
 		);
-		// Materials are deleted with a tombstone: deleting the map outright is refused and undone.
-		doc.getMap('materials').delete(material.id);
-		expect(JSON.parse(await rejected)).toMatchObject({ type: 'khs:rejected', field: 'deleted' });
+		// A stamp carrying a role other than the owner's current one (a stale client): undone (WRITE-7).
+		material.map.set('name|stale', {
+			t: Date.now(),
+			c: 0,
+			u: ownerId,
+			d: 'owner-laptop',
+			r: 'WORKER',
+			v: 'Old shingles'
+		});
+		expect(JSON.parse(await rejected)).toMatchObject({ type: 'khs:rejected', field: 'name' });
 
 		const edits = await until('the edits window with the conflict', async () => {
 			const rows = (await rowsOf('owner-laptop')).filter((r) => r.kind === 'ws_edits');
