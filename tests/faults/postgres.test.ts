@@ -7,6 +7,7 @@ import { expectSurvived } from './support/expect-outage.ts';
 import { runOutage } from './support/outage.ts';
 import { type OwnPostgres, startOwnPostgres } from './support/own-services.ts';
 import { faultParams, pace } from './support/params.ts';
+import { partitionKinds } from './support/partitions.ts';
 import { ServerFleet } from './support/servers.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 
@@ -93,25 +94,30 @@ describe('fault: Postgres goes away', () => {
 		expectSurvived(result, crew.errors, [server]);
 	}, 400_000);
 
-	it(`partition between one instance and Postgres, healed after ${faultParams.partitionMs / 1000} s`, async () => {
-		const random = seededRandom(seed + 2);
-		const proxy = await startTcpProxy({ host: '127.0.0.1', port: pg.port });
-		proxies.push(proxy);
-		const { server, crew } = await crewOn(database.urlFor(proxy), 'pg-partition', random);
-		const result = await runOutage({
-			scenario: 'partition instance ↔ Postgres',
-			parameters: `TCP proxy drops every byte for ${faultParams.partitionMs / 1000} s, then heals; ${load}`,
-			seed: seed + 2,
-			random,
-			crew,
-			db: () => database.db,
-			healthOf: [server],
-			servers: [server],
-			durationMs: faultParams.partitionMs,
-			databaseLost: true,
-			begin: async () => proxy.setMode({ kind: 'drop' }),
-			end: async () => proxy.heal()
-		});
-		expectSurvived(result, crew.errors, [server]);
-	}, 300_000);
+	it.each(partitionKinds.map((kind, i) => [kind.label, kind, i] as const))(
+		`partition (%s) between one instance and Postgres, healed after ${faultParams.partitionMs / 1000} s`,
+		async (label, kind, i) => {
+			const random = seededRandom(seed + 2 + i);
+			const proxy = await startTcpProxy({ host: '127.0.0.1', port: pg.port });
+			proxies.push(proxy);
+			const { server, crew } = await crewOn(database.urlFor(proxy), `pg-partition-${label}`, random);
+			const result = await runOutage({
+				scenario: `partition instance ↔ Postgres (${label})`,
+				parameters: `${kind.parameters} for ${faultParams.partitionMs / 1000} s, then heals; ${load}`,
+				seed: seed + 2 + i,
+				random,
+				crew,
+				db: () => database.db,
+				// Only slow: the database is still there, and durability may be claimed as it comes.
+				healthOf: kind.cutsOff ? [server] : [],
+				servers: [server],
+				durationMs: faultParams.partitionMs,
+				databaseLost: kind.cutsOff,
+				begin: async () => proxy.setMode(kind.mode),
+				end: async () => proxy.heal()
+			});
+			expectSurvived(result, crew.errors, [server]);
+		},
+		300_000
+	);
 });

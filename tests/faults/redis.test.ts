@@ -7,6 +7,7 @@ import { expectSurvived } from './support/expect-outage.ts';
 import { runOutage } from './support/outage.ts';
 import { type OwnRedis, startOwnRedis } from './support/own-services.ts';
 import { faultParams, pace } from './support/params.ts';
+import { partitionKinds } from './support/partitions.ts';
 import { ServerFleet } from './support/servers.ts';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.ts';
 
@@ -102,30 +103,34 @@ describe('fault: Redis goes away under two instances', () => {
 		expectSurvived(result, crew.errors, servers);
 	}, 400_000);
 
-	it(`partition between two instances and Redis, healed after ${faultParams.partitionMs / 1000} s`, async () => {
-		const random = seededRandom(seed + 2);
-		const proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
-		proxies.push(proxy);
-		const { servers, crew } = await twoInstances(
-			`redis://127.0.0.1:${proxy.port}`,
-			'redis-partition',
-			random
-		);
-		const result = await runOutage({
-			scenario: 'partition instances ↔ Redis',
-			parameters: `TCP proxy drops every byte for ${faultParams.partitionMs / 1000} s, then heals; ${load}`,
-			seed: seed + 2,
-			random,
-			crew,
-			db: () => database.db,
-			healthOf: [],
-			servers,
-			durationMs: faultParams.partitionMs,
-			databaseLost: false,
-			relayOnlyWithin: true,
-			begin: async () => proxy.setMode({ kind: 'drop' }),
-			end: async () => proxy.heal()
-		});
-		expectSurvived(result, crew.errors, servers);
-	}, 300_000);
+	it.each(partitionKinds.map((kind, i) => [kind.label, kind, i] as const))(
+		`partition (%s) between two instances and Redis, healed after ${faultParams.partitionMs / 1000} s`,
+		async (label, kind, i) => {
+			const random = seededRandom(seed + 2 + i);
+			const proxy = await startTcpProxy({ host: '127.0.0.1', port: redis.port });
+			proxies.push(proxy);
+			const { servers, crew } = await twoInstances(
+				`redis://127.0.0.1:${proxy.port}`,
+				`redis-partition-${label}`,
+				random
+			);
+			const result = await runOutage({
+				scenario: `partition instances ↔ Redis (${label})`,
+				parameters: `${kind.parameters} for ${faultParams.partitionMs / 1000} s, then heals; ${load}`,
+				seed: seed + 2 + i,
+				random,
+				crew,
+				db: () => database.db,
+				healthOf: [],
+				servers,
+				durationMs: faultParams.partitionMs,
+				databaseLost: false,
+				relayOnlyWithin: true,
+				begin: async () => proxy.setMode(kind.mode),
+				end: async () => proxy.heal()
+			});
+			expectSurvived(result, crew.errors, servers);
+		},
+		300_000
+	);
 });

@@ -17,7 +17,8 @@ export const faultParams = long
 	: {
 			killRounds: 3,
 			outageMs: 2_500,
-			partitionMs: 2_000,
+			// Above /healthz's 2 s database timeout, so a half-open partition is seen as one.
+			partitionMs: 3_000,
 			offlineAdds: 400,
 			offlineChanges: 1_600,
 			reconnectDevices: 20,
