@@ -1,7 +1,7 @@
 import { isJobStatus } from '../../crdt/schema.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Db } from '../db/port.ts';
-import type { Board, CustomerSummary, ListedUser } from '../sync/schemas.ts';
+import type { Board, CustomerSummary, User } from '../sync/schemas.ts';
 
 /**
  * Read models the SvelteKit app codes against, served from the projected tables. Their shapes are
@@ -69,10 +69,8 @@ export async function readBoard(db: Db, user: AuthUser): Promise<Board> {
 	};
 }
 
-export async function readUsers(db: Db): Promise<ListedUser[]> {
-	const { rows } = await db.query<ListedUser>(
-		'SELECT id::text AS id, name, role, disabled FROM users ORDER BY name, id'
-	);
+export async function readUsers(db: Db): Promise<User[]> {
+	const { rows } = await db.query<User>('SELECT id::text AS id, name, role FROM users ORDER BY name, id');
 	return rows;
 }
 

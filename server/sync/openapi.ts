@@ -192,10 +192,7 @@ export function openApiDocument(): unknown {
 				}
 			},
 			'/api/users': {
-				get: {
-					summary: 'Users: id, name, role, disabled',
-					responses: { '200': json(UsersResponseSchema), ...errors }
-				},
+				get: { summary: 'Users: id, name, role', responses: { '200': json(UsersResponseSchema), ...errors } },
 				post: {
 					summary: 'Add a team member with a first password (owner; docs/server-rules.md TEAM-1…3)',
 					requestBody: {

@@ -231,10 +231,7 @@ export const BoardResponseSchema = z.object({ jobs: z.array(BoardJobSchema) }).m
 
 const UserSchema = z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) });
 
-/** `GET /api/users`: everyone, so old notes keep their author's name; `disabled` ones get no new work. */
-const ListedUserSchema = UserSchema.extend({ disabled: z.boolean() });
-
-export const UsersResponseSchema = z.array(ListedUserSchema).meta({ id: 'Users' });
+export const UsersResponseSchema = z.array(UserSchema).meta({ id: 'Users' });
 
 /** `POST /api/auth/login` (server/http/routes-auth.ts). */
 const LoginResponseSchema = z.object({ token: z.string(), user: UserSchema });
@@ -255,7 +252,6 @@ export const ErrorResponseSchema = z.object({ error: OperationErrorSchema }).met
 // The read models as TypeScript types, for the server's readers and (type-only) the app.
 export type UserRef = z.infer<typeof UserRefSchema>;
 export type User = z.infer<typeof UserSchema>;
-export type ListedUser = z.infer<typeof ListedUserSchema>;
 export type LoginResponse = z.infer<typeof LoginResponseSchema>;
 export type BoardJob = z.infer<typeof BoardJobSchema>;
 export type Board = z.infer<typeof BoardResponseSchema>;

@@ -5,7 +5,6 @@ import type {
 	CustomerSummary,
 	DeviceSync,
 	HealthPoint,
-	ListedUser,
 	LoginResponse,
 	SyncHealth,
 	User
@@ -143,7 +142,7 @@ export function createApiClient(options: ApiClientOptions) {
 				body: JSON.stringify({ email, password })
 			}),
 		board: () => cachedGet<Board>('/api/board'),
-		users: () => cachedGet<ListedUser[]>('/api/users'),
+		users: () => cachedGet<User[]>('/api/users'),
 		customers: () => cachedGet<CustomerSummary[]>('/api/customers'),
 		health: () => request<SyncHealth>('/api/sync/health'),
 		healthSeries: () => request<HealthPoint[]>('/api/sync/health/series'),

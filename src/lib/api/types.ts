@@ -5,7 +5,7 @@
  * milliseconds.
  *
  * - `GET /api/board` → `Board` (`{ jobs: BoardJob[] }`); a worker gets only their own jobs.
- * - `GET /api/customers` → `CustomerSummary[]`; `GET /api/users` → `ListedUser[]`.
+ * - `GET /api/customers` → `CustomerSummary[]`; `GET /api/users` → `User[]`.
  * - `GET /api/sync/health` (owner) → `SyncHealth`, the spec's SyncHealthReport (rates 0..1, ms).
  * - `GET /api/sync/health/series` (owner) → `HealthPoint[]`, oldest first; a null rate is an hour
  *   with edits but no sync attempt.
@@ -17,7 +17,6 @@ export type {
 	CustomerSummary,
 	DeviceSync,
 	HealthPoint,
-	ListedUser,
 	LoginResponse,
 	SyncHealth,
 	User,

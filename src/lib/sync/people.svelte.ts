@@ -1,9 +1,9 @@
 import { api } from '$lib/api/index.ts';
-import type { ListedUser } from '$lib/api/types.ts';
+import type { User } from '$lib/api/types.ts';
 
 /** Names for user ids (crew lists, presence, notices). Loaded once per sign-in, cached offline. */
 class People {
-	users = $state.raw<ListedUser[]>([]);
+	users = $state.raw<User[]>([]);
 	private loading: Promise<void> | null = null;
 
 	readonly byId = $derived(new Map(this.users.map((u) => [u.id, u])));
@@ -14,7 +14,7 @@ class People {
 
 	load(force = false): Promise<void> {
 		if (this.loading && !force) return this.loading;
-		const cached = api.peek<ListedUser[]>('/api/users');
+		const cached = api.peek<User[]>('/api/users');
 		if (cached && this.users.length === 0) this.users = cached.data;
 		this.loading = api
 			.users()
