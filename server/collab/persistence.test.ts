@@ -206,6 +206,40 @@ describe('persistence extension with a real Hocuspocus server and providers', ()
 		);
 	});
 
+	it('a writer whose edits arrive faster than they commit is acked as each commit lands', async () => {
+		// Every append waits for its own release: the second edit is received before the first commits.
+		const releases: Array<() => void> = [];
+		const handed = new Signal();
+		const stepped: DocStore = {
+			appendUpdate: (name, update) => {
+				const released = new Promise<void>((resolve) => releases.push(resolve));
+				handed.notify();
+				return released.then(() => store.appendUpdate(name, update));
+			},
+			load: (name) => store.load(name),
+			compact: (name) => store.compact(name),
+			flush: () => store.flush(),
+			close: () => store.close(),
+			get pendingAppends() {
+				return store.pendingAppends;
+			}
+		};
+		const steppedServer = await startServer(createPersistenceExtension({ store: stepped }));
+		const a = connect(steppedServer, 'job:backlog');
+		await a.synced;
+		const id = a.doc.clientID;
+		a.doc.getMap('m').set('first', 1);
+		const afterFirst = Y.getState(a.doc.store, id);
+		a.doc.getMap('m').set('second', 2);
+		await handed.until(() => releases.length >= 2, 'both appends handed to the store');
+		(releases[0] as () => void)();
+		// Only the first is committed: an ack must say so now, not wait for the backlog to drain.
+		await a.signal.until(() => a.acks.some((ack) => (ack.get(id) ?? 0) >= afterFirst), 'ack of the first');
+		expect(durableNow(a)).toBe(false);
+		(releases[1] as () => void)();
+		await a.signal.until(() => durableNow(a), 'ack of the second');
+	});
+
 	it('whenDurable: a server-side write resolves once its append is committed, whenever onChange runs', async () => {
 		const connection = await server.hocuspocus.openDirectConnection('job:server-write', {});
 		try {
