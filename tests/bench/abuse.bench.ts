@@ -13,8 +13,8 @@ import { cpus, totalmem } from 'node:os';
 import type { HocuspocusProvider } from '@hocuspocus/provider';
 import WebSocket from 'ws';
 import * as Y from 'yjs';
-import { parseDurableAck } from '../../server/collab/durability.ts';
 import { authFrame, syncStep1Frame } from '../../server/collab/frame-builders.ts';
+import { parseDurableAck } from '../../wire/durability.ts';
 import { addMaterials, floodSyncStep1, relayEdit, rssBytes, watchRss } from '../integration/support/flood.ts';
 import {
 	killIfRunning,

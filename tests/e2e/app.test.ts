@@ -1,7 +1,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoId } from '../../server/seed/demo-content.ts';
 import {
+	demo,
+	e2eDefaults,
 	hasChromium,
 	launchBrowser,
 	material,
@@ -20,11 +21,7 @@ import {
  * crew of "Roof repair, building B" (customer Harbor View) and "Kitchen backsplash" (Dana
  * Whitfield), not on Greenleaf Café's job; the owner sees everything.
  */
-const ROOF_JOB = demoId('job:Roof repair, building B');
-const GREENLEAF = demoId('customer:Greenleaf Café');
-const BACKSPLASH_JOB = demoId('job:Kitchen backsplash');
-const DANA = demoId('customer:Dana Whitfield');
-const STEP_MS = 15_000;
+const STEP_MS = e2eDefaults.stepMs;
 
 describe('app end to end', () => {
 	let server: RunningServer;
@@ -54,7 +51,7 @@ describe('app end to end', () => {
 		return page;
 	}
 
-	async function openJob(page: Page, jobId = ROOF_JOB): Promise<void> {
+	async function openJob(page: Page, jobId = demo.roofJob): Promise<void> {
 		await page.goto(`${server.base}/jobs/${jobId}`);
 		await page.getByTestId('material-list').waitFor({ timeout: STEP_MS });
 	}
@@ -154,7 +151,7 @@ describe('app end to end', () => {
 	it('3. the owner’s open board updates live when a worker changes a job’s status', async () => {
 		const owner = await person('owner@khs.demo');
 		const ana = await person('ana@khs.demo');
-		const card = owner.locator(`[data-testid=job-card][data-job-id="${ROOF_JOB}"]`);
+		const card = owner.locator(`[data-testid=job-card][data-job-id="${demo.roofJob}"]`);
 		await card.waitFor({ timeout: STEP_MS });
 		expect(await card.getAttribute('data-status')).toBe('in_progress');
 
@@ -187,7 +184,7 @@ describe('app end to end', () => {
 			const { userId: u, deviceId: d, role: r } = session.ctx.writer;
 			session.doc.getMap('job').set('price|tampered', { t: Date.now(), c: 0, u, d, r, v: 1 });
 			return !!khs.sync.get(`job-owner:${jobId}`);
-		}, ROOF_JOB);
+		}, demo.roofJob);
 		expect(opened).toBe(false);
 		const notice = ana.locator('[data-testid=notice][data-kind=rejected]');
 		await expect
@@ -210,7 +207,7 @@ describe('app end to end', () => {
 			await page.locator('#cust-phone').press('Enter');
 		};
 		for (const page of [office, phone]) {
-			await page.goto(`${server.base}/customers/${GREENLEAF}`);
+			await page.goto(`${server.base}/customers/${demo.greenleaf}`);
 			await page.locator('#cust-phone').waitFor({ timeout: STEP_MS });
 		}
 		await expect.poll(() => syncState(phone), { timeout: STEP_MS }).toBe('saved');
@@ -275,7 +272,7 @@ describe('app end to end', () => {
 		expect(await ana.locator('#cust-note').count()).toBe(0);
 		await screenshot(ana, 'e2e-6-worker-customer-read-only');
 
-		await ana.goto(`${server.base}/customers/${GREENLEAF}`);
+		await ana.goto(`${server.base}/customers/${demo.greenleaf}`);
 		await ana.getByText('This customer could not be opened').waitFor({ timeout: STEP_MS });
 		expect(await ana.locator('#cust-phone').count()).toBe(0);
 		await screenshot(ana, 'e2e-6-worker-customer-forbidden');
@@ -283,14 +280,14 @@ describe('app end to end', () => {
 
 	it('7. a worker taken off a job while it is open is told so at once', async () => {
 		const ana = await person('ana@khs.demo');
-		await openJob(ana, BACKSPLASH_JOB);
+		await openJob(ana, demo.backsplashJob);
 		const owner = await person('owner@khs.demo', true);
-		await openJob(owner, BACKSPLASH_JOB);
+		await openJob(owner, demo.backsplashJob);
 		await owner.getByRole('checkbox', { name: 'Ana Alves' }).uncheck();
 		await ana.getByText('You are not on this job').waitFor({ timeout: STEP_MS });
 		// Every document the removal closes (the job, its materials, its customer: SES-5) has been told,
 		// so every notice it could raise is up; then there must be exactly one.
-		const revoked = [`job:${BACKSPLASH_JOB}`, `materials:${BACKSPLASH_JOB}`, `customer:${DANA}`];
+		const revoked = [`job:${demo.backsplashJob}`, `materials:${demo.backsplashJob}`, `customer:${demo.dana}`];
 		await expect
 			.poll(
 				() =>

@@ -1,7 +1,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoId } from '../../server/seed/demo-content.ts';
 import {
+	demo,
+	e2eDefaults,
 	hasChromium,
 	launchBrowser,
 	material,
@@ -18,9 +19,7 @@ import {
  * Ana crews three demo jobs; she never opens "Kitchen backsplash" or its customer Dana Whitfield
  * while online: the app must have fetched them in the background. Then the server itself dies.
  */
-const BACKSPLASH_JOB = demoId('job:Kitchen backsplash');
-const DANA = demoId('customer:Dana Whitfield');
-const STEP_MS = 20_000;
+const STEP_MS = e2eDefaults.stepMs;
 
 describe('ready offline, honest connection', () => {
 	let server: RunningServer;
@@ -63,7 +62,7 @@ describe('ready offline, honest connection', () => {
 		await expect.poll(() => syncState(ana)).toBe('offline');
 
 		// A job she never opened, from the device alone.
-		await ana.goto(`${server.base}/jobs/${BACKSPLASH_JOB}`);
+		await ana.goto(`${server.base}/jobs/${demo.backsplashJob}`);
 		await material(ana, 'Subway tile').waitFor({ timeout: STEP_MS });
 		await ana.getByTestId('new-material-name').fill('Tile spacers, 3 mm');
 		await ana.getByTestId('new-material-quantity').fill('2');
@@ -76,7 +75,7 @@ describe('ready offline, honest connection', () => {
 		await screenshot(ana, 'offline-2-worker-job-never-opened');
 
 		// Her customer too, never opened either.
-		await ana.goto(`${server.base}/customers/${DANA}`);
+		await ana.goto(`${server.base}/customers/${demo.dana}`);
 		await ana.locator('#cust-phone').waitFor({ timeout: STEP_MS });
 		expect(await ana.locator('#cust-phone').inputValue()).toBe('555-0178');
 		await screenshot(ana, 'offline-3-worker-customer-never-opened');
@@ -85,7 +84,7 @@ describe('ready offline, honest connection', () => {
 		await expect.poll(() => syncState(ana), { timeout: STEP_MS }).toBe('saved');
 
 		const owner = await person('owner@khs.demo', true);
-		await owner.goto(`${server.base}/jobs/${BACKSPLASH_JOB}`);
+		await owner.goto(`${server.base}/jobs/${demo.backsplashJob}`);
 		await material(owner, 'Tile spacers, 3 mm').waitFor({ timeout: STEP_MS });
 		await expect
 			.poll(() => material(owner, 'Subway tile').getByTestId('material-purchased').isChecked(), {

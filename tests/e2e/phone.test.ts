@@ -1,7 +1,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoId } from '../../server/seed/demo-content.ts';
 import {
+	demo,
+	e2eDefaults,
 	hasChromium,
 	launchBrowser,
 	material,
@@ -16,9 +17,7 @@ import {
  * A crew member's phone (390 × 844) on a roof: thumb-sized targets, undo that really undoes adds,
  * names that read in full, and errors in plain words. Real server, real Chromium.
  */
-const ROOF_JOB = demoId('job:Roof repair, building B');
-const HARBOR_VIEW = demoId('customer:Harbor View Apartments');
-const STEP_MS = 20_000;
+const STEP_MS = e2eDefaults.stepMs;
 const MIN_TARGET_PX = 44;
 
 interface Target {
@@ -103,14 +102,14 @@ describe('made for a phone on a roof', () => {
 			expect(await smallTargets(page), `board (${who})`).toEqual([]);
 			await screenshot(page, `phone-1-board-${who}`);
 
-			await page.goto(`${server.base}/jobs/${ROOF_JOB}`);
+			await page.goto(`${server.base}/jobs/${demo.roofJob}`);
 			await page.getByTestId('material-list').waitFor({ timeout: STEP_MS });
 			// With one material's "More" panel open too (notes, delete).
 			await material(page, 'Ridge caps').getByRole('button', { name: /More/ }).click();
 			expect(await smallTargets(page), `job page (${who})`).toEqual([]);
 			await screenshot(page, `phone-2-job-${who}`);
 
-			await page.goto(`${server.base}/customers/${HARBOR_VIEW}`);
+			await page.goto(`${server.base}/customers/${demo.harborView}`);
 			await page.locator('#cust-phone').waitFor({ timeout: STEP_MS });
 			expect(await smallTargets(page), `customer page (${who})`).toEqual([]);
 			await screenshot(page, `phone-3-customer-${who}`);
@@ -129,7 +128,7 @@ describe('made for a phone on a roof', () => {
 
 	it('undo takes back a material add and a note add, restorably, with no red notices', async () => {
 		const ana = await phone('ana@khs.demo');
-		await ana.goto(`${server.base}/jobs/${ROOF_JOB}`);
+		await ana.goto(`${server.base}/jobs/${demo.roofJob}`);
 		await ana.getByTestId('material-list').waitFor({ timeout: STEP_MS });
 
 		const long = 'Grout, unsanded, white, 10 kg bag for the north wall';

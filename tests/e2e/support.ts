@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { openTestPgDb, testDatabaseUrl } from '../../server/db/testing.ts';
+import { demoId } from '../../server/seed/demo-content.ts';
 
 /** End-to-end harness: the real server process (`npm start` path) and Debian's Chromium. */
 export const e2eDefaults = {
@@ -21,7 +22,18 @@ export const e2eDefaults = {
 	startTimeoutMs: 180_000,
 	artifacts: join(process.cwd(), 'test-results'),
 	phone: { width: 390, height: 844 },
-	password: 'demo1234'
+	password: 'demo1234',
+	/** How long one step (a page, a sync, a notice) may take before the test fails. */
+	stepMs: 20_000
+} as const;
+
+/** The demo company's records the tests walk through (server/seed/demo-content.ts). */
+export const demo = {
+	roofJob: demoId('job:Roof repair, building B'),
+	backsplashJob: demoId('job:Kitchen backsplash'),
+	greenleaf: demoId('customer:Greenleaf Café'),
+	dana: demoId('customer:Dana Whitfield'),
+	harborView: demoId('customer:Harbor View Apartments')
 } as const;
 
 export const hasChromium = existsSync(e2eDefaults.chromium);

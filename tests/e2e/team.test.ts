@@ -1,7 +1,8 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoId } from '../../server/seed/demo-content.ts';
 import {
+	demo,
+	e2eDefaults,
 	hasChromium,
 	launchBrowser,
 	newPhone,
@@ -17,8 +18,7 @@ import {
  * phone and works on a job, the owner turns her access off and Cara's open app signs out and says
  * why; back on, she signs in again.
  */
-const ROOF_JOB = demoId('job:Roof repair, building B');
-const STEP_MS = 20_000;
+const STEP_MS = e2eDefaults.stepMs;
 const CARA = { name: 'Cara', email: 'cara@khs.demo', password: 'ridge-tiles-42' };
 
 describe('the owner manages the team from the app', () => {
@@ -130,7 +130,7 @@ describe('the owner manages the team from the app', () => {
 		expect(await owner.getByTestId('member').count()).toBe(4);
 
 		// The owner puts Cara on the roof job, so her phone has the job open live.
-		await owner.goto(`${server.base}/jobs/${ROOF_JOB}`);
+		await owner.goto(`${server.base}/jobs/${demo.roofJob}`);
 		await owner.getByRole('checkbox', { name: CARA.name }).check({ timeout: STEP_MS });
 		await expect
 			.poll(() => owner.getByTestId('sync-status').getAttribute('data-state'), { timeout: STEP_MS })
@@ -139,9 +139,9 @@ describe('the owner manages the team from the app', () => {
 		const cara = await phone();
 		await signInAs(cara, CARA.email, CARA.password);
 		await cara.waitForURL(`${server.base}/`, { timeout: STEP_MS });
-		await cara.locator(`[data-testid=job-card][data-job-id="${ROOF_JOB}"]`).waitFor({ timeout: STEP_MS });
+		await cara.locator(`[data-testid=job-card][data-job-id="${demo.roofJob}"]`).waitFor({ timeout: STEP_MS });
 		await screenshot(cara, 'team-3-cara-board');
-		await cara.goto(`${server.base}/jobs/${ROOF_JOB}`);
+		await cara.goto(`${server.base}/jobs/${demo.roofJob}`);
 		await cara.getByTestId('material-list').waitFor({ timeout: STEP_MS });
 		await expect
 			.poll(() => cara.getByTestId('sync-status').getAttribute('data-state'), { timeout: STEP_MS })
@@ -186,7 +186,7 @@ describe('the owner manages the team from the app', () => {
 			.toBe(0);
 		await signInAs(cara, CARA.email, CARA.password);
 		await cara.waitForURL(`${server.base}/`, { timeout: STEP_MS });
-		await cara.locator(`[data-testid=job-card][data-job-id="${ROOF_JOB}"]`).waitFor({ timeout: STEP_MS });
+		await cara.locator(`[data-testid=job-card][data-job-id="${demo.roofJob}"]`).waitFor({ timeout: STEP_MS });
 	}, 180_000);
 
 	it('offline, the page says the team needs the server and its controls are off', async () => {

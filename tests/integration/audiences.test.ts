@@ -20,6 +20,7 @@ import {
 	type TestServer,
 	testAuthSecret
 } from '../../server/testing/app.ts';
+import { waitForDocs } from '../support/wait.ts';
 
 /**
  * What a device receives (docs/documents.md; SPEC AUD-1, AUD-2; server rules ACC-1…4, VIS-3,
@@ -140,22 +141,9 @@ function open(name: string, who: 'owner' | 'ana' | 'ben', record = false): Promi
 	});
 }
 
-/** Resolves once `check` holds, re-checked on each update of `doc`; rejects after STEP_MS. */
+/** Resolves once `check` holds, re-checked on each update of `doc`. */
 function until(doc: Y.Doc, check: () => boolean, what: string): Promise<void> {
-	if (check()) return Promise.resolve();
-	return new Promise((resolve, reject) => {
-		const timer = setTimeout(() => {
-			doc.off('update', onUpdate);
-			reject(new Error(`timed out waiting for ${what}`));
-		}, STEP_MS);
-		const onUpdate = () => {
-			if (!check()) return;
-			clearTimeout(timer);
-			doc.off('update', onUpdate);
-			resolve();
-		};
-		doc.on('update', onUpdate);
-	});
+	return waitForDocs([doc], check, { what, timeoutMs: STEP_MS });
 }
 
 /** The price as float64 (both byte orders) and as decimal text: every way it could travel. */
