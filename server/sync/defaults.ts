@@ -4,6 +4,13 @@ export const syncDefaults = {
 	pullLimit: 1000,
 	/** Largest `limit` honoured. */
 	pullLimitMax: 5000,
+	/**
+	 * Longest a push waits for what it wrote to be stored durably before answering 503
+	 * `database_unavailable` (resend it: idempotent by operation id). Without a bound, a push during
+	 * a Postgres outage held its request open until the database came back, so clients saw no
+	 * answer at all (fault suite, "Postgres stopped": "none" answers after their 10 s timeout).
+	 */
+	durableTimeoutMs: 5_000,
 	/** Longest a push waits for its projection to become pullable before answering 503. */
 	visibleTimeoutMs: 10_000,
 	/** Health report window (the spec's "last 24 hours"). */

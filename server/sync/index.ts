@@ -27,7 +27,9 @@ export interface SyncApiOptions {
 	settings?: SyncPushSettings;
 }
 
-export type SyncPushSettings = Partial<Pick<PushDeps, 'visibleTimeoutMs' | 'maxOperationsPerPush'>>;
+export type SyncPushSettings = Partial<
+	Pick<PushDeps, 'visibleTimeoutMs' | 'durableTimeoutMs' | 'maxOperationsPerPush'>
+>;
 
 /** Everything the projection and REST sync API (docs/rest-api.md) add to the server, in the two shapes `createApp` takes. */
 export interface SyncApi {

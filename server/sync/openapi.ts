@@ -91,7 +91,7 @@ export function openApiDocument(): unknown {
 						'413': json(ErrorResponseSchema, 'Body over 5 MB'),
 						'503': json(
 							ErrorResponseSchema,
-							'`not_pullable`: committed but not yet pullable within the wait; resend the same operations after Retry-After (idempotent by id)'
+							'`not_pullable`: committed but not yet pullable within the wait; `database_unavailable`: not stored within the wait (the database is away). Either way resend the same operations after Retry-After (idempotent by id)'
 						)
 					}
 				}

@@ -3,9 +3,12 @@ import * as Y from 'yjs';
 import { docName, ENTITY_DEFS, OWNER_ONLY_FIELDS } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { CollabContext } from '../collab/hocuspocus.ts';
+import { NotDurableError } from '../collab/persistence.ts';
+import { DbError } from '../db/errors.ts';
 import { type ApplyOutcome, applyOperation, checkFields, type FieldConflictReport } from './apply.ts';
 import type { BatchedOperation } from './batcher.ts';
 import { waitPullable } from './change-feed.ts';
+import { syncDefaults } from './defaults.ts';
 import { SyncError } from './errors.ts';
 import type { ProcessedOperation, PushDeps } from './push.ts';
 import { assignedJobs, documentOf, prefetch, versions } from './push-facts.ts';
@@ -141,11 +144,33 @@ export async function applyUnits(
  * covers that client's clock as it is now (docs/architecture.md "Durability"). A condition, not a
  * guess at when Hocuspocus' onChange chain reaches persistence.
  */
-function untilDurable(deps: PushDeps, documentName: string, connection: DirectConnectionOf): Promise<void> {
+async function untilDurable(
+	deps: PushDeps,
+	documentName: string,
+	connection: DirectConnectionOf
+): Promise<void> {
 	const doc = connection.document;
-	if (!doc) return Promise.resolve();
+	if (!doc) return;
 	const clock = Y.getState(doc.store, doc.clientID);
-	return deps.durability.whenDurable(documentName, new Map([[doc.clientID, clock]]));
+	const timeoutMs = deps.durableTimeoutMs ?? syncDefaults.durableTimeoutMs;
+	let timer: ReturnType<typeof setTimeout> | undefined;
+	const late = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(notStored(`not stored within ${timeoutMs} ms`)), timeoutMs);
+	});
+	try {
+		await Promise.race([deps.durability.whenDurable(documentName, new Map([[doc.clientID, clock]])), late]);
+	} catch (error) {
+		// The write stays in the document and is stored when the database is back; the client's resend
+		// (same operation ids) answers from there. A 503 says exactly that; a 500 or no answer would not.
+		if (error instanceof NotDurableError) throw notStored(error.message);
+		throw error;
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+function notStored(why: string): DbError {
+	return new DbError('UNAVAILABLE', `the push was applied but is not stored yet (${why}); resend it`);
 }
 
 /**

@@ -4,7 +4,13 @@ import { PullResponseSchema } from './schemas.ts';
 import { op, type SyncTestServer, startSyncServer, uuid } from './test-support.ts';
 
 /** A transaction with a txid, held open on its own connection until `commit()`: it holds the feed's horizon back. */
-async function holdHorizon(db: Db) {
+function holdHorizon(db: Db) {
+	// Takes a txid now, below every later push's.
+	return holdTransaction(db, 'SELECT pg_current_xact_id()');
+}
+
+/** A transaction that ran `sql` and stays open on its own connection until the returned `commit()`. */
+async function holdTransaction(db: Db, sql: string) {
 	let release!: () => void;
 	const gate = new Promise<void>((resolve) => {
 		release = resolve;
@@ -14,7 +20,7 @@ async function holdHorizon(db: Db) {
 		started = resolve;
 	});
 	const done = db.transaction(async (tx) => {
-		await tx.query('SELECT pg_current_xact_id()'); // takes a txid now, below every later push's
+		await tx.query(sql);
 		started();
 		await gate;
 	});
@@ -70,5 +76,42 @@ describe('push limits (pg, real route)', () => {
 			deviceId: 'd'
 		});
 		expect(atLimit.status, JSON.stringify(atLimit.body)).toBe(200);
+	});
+});
+
+describe('push durability wait (pg, real route)', () => {
+	let server: SyncTestServer;
+	let owner: string;
+
+	beforeAll(async () => {
+		server = await startSyncServer('pg', { settings: { durableTimeoutMs: 300 } });
+		await server.addUser('owner@durable.test', 'OWNER');
+		owner = await server.login('owner@durable.test');
+	});
+	afterAll(() => server?.close());
+
+	it('a push that cannot be stored in time answers 503 database_unavailable (not silence), and its resend succeeds', async () => {
+		const customer = op({
+			type: 'create',
+			entity: 'customer',
+			entityId: uuid(),
+			data: { name: 'Stalled Co' }
+		});
+		// The update log takes no new row while this lock is held (reads still work): a stalled write path.
+		const release = await holdTransaction(server.db, 'LOCK TABLE doc_updates IN SHARE MODE');
+		const stalled = await server
+			.call(owner, 'POST', '/api/sync/push', { operations: [customer], deviceId: 'd' })
+			.finally(release);
+		expect(stalled.status, JSON.stringify(stalled.body)).toBe(503);
+		expect(stalled.body.error.code).toBe('database_unavailable');
+		expect(Number(stalled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+
+		const again = await server.call(owner, 'POST', '/api/sync/push', {
+			operations: [customer],
+			deviceId: 'd'
+		});
+		expect(again.status, JSON.stringify(again.body)).toBe(200);
+		const pulled = PullResponseSchema.parse((await server.call(owner, 'GET', '/api/sync/pull')).body);
+		expect(pulled.changes.filter((c) => c.entityId === customer.entityId)).toHaveLength(1);
 	});
 });

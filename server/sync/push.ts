@@ -47,6 +47,8 @@ export interface PushDeps {
 	inProcess: OperationsInProcess;
 	/** Longest a push waits to become pullable (default `syncDefaults.visibleTimeoutMs`; tests: tiny). */
 	visibleTimeoutMs?: number;
+	/** Longest a push waits for durability (default `syncDefaults.durableTimeoutMs`; tests: tiny). */
+	durableTimeoutMs?: number;
 	/** Operations accepted in one push (default `syncDefaults.maxOperationsPerPush`). */
 	maxOperationsPerPush?: number;
 }
