@@ -89,6 +89,20 @@ function connect(server: Server, name: string): Client {
 	return client;
 }
 
+/** `store` with its appends run through `before`, which decides when each one reaches the store. */
+function delayedAppends(store: DocStore, before: () => Promise<void>): DocStore {
+	return {
+		appendUpdate: (name, update) => before().then(() => store.appendUpdate(name, update)),
+		load: (name) => store.load(name),
+		compact: (name) => store.compact(name),
+		flush: () => store.flush(),
+		close: () => store.close(),
+		get pendingAppends() {
+			return store.pendingAppends;
+		}
+	};
+}
+
 function durableNow(client: Client): boolean {
 	const last = client.acks[client.acks.length - 1];
 	return last !== undefined && isDurable(client.doc, last);
@@ -173,19 +187,10 @@ describe('persistence extension with a real Hocuspocus server and providers', ()
 		const appendStarted = new Promise<void>((resolve) => {
 			handed = resolve;
 		});
-		const gated: DocStore = {
-			appendUpdate: (name, update) => {
-				handed();
-				return gate.then(() => store.appendUpdate(name, update));
-			},
-			load: (name) => store.load(name),
-			compact: (name) => store.compact(name),
-			flush: () => store.flush(),
-			close: () => store.close(),
-			get pendingAppends() {
-				return store.pendingAppends;
-			}
-		};
+		const gated = delayedAppends(store, () => {
+			handed();
+			return gate;
+		});
 		const slow = createPersistenceExtension({ store: gated });
 		const slowServer = await startServer(slow);
 		const a = connect(slowServer, 'job:four');
@@ -210,20 +215,11 @@ describe('persistence extension with a real Hocuspocus server and providers', ()
 		// Every append waits for its own release: the second edit is received before the first commits.
 		const releases: Array<() => void> = [];
 		const handed = new Signal();
-		const stepped: DocStore = {
-			appendUpdate: (name, update) => {
-				const released = new Promise<void>((resolve) => releases.push(resolve));
-				handed.notify();
-				return released.then(() => store.appendUpdate(name, update));
-			},
-			load: (name) => store.load(name),
-			compact: (name) => store.compact(name),
-			flush: () => store.flush(),
-			close: () => store.close(),
-			get pendingAppends() {
-				return store.pendingAppends;
-			}
-		};
+		const stepped = delayedAppends(store, () => {
+			const released = new Promise<void>((resolve) => releases.push(resolve));
+			handed.notify();
+			return released;
+		});
 		const steppedServer = await startServer(createPersistenceExtension({ store: stepped }));
 		const a = connect(steppedServer, 'job:backlog');
 		await a.synced;

@@ -185,16 +185,17 @@ class PgDb implements Db {
 	constructor(readonly pool: pg.Pool) {}
 
 	query<Row = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<Row>> {
-		return this.#inFlight.track(() =>
-			run<Row>(this.pool, sql, params).catch((error: unknown) => {
-				throw asUnavailable(error);
-			})
-		);
+		return this.#track(() => run<Row>(this.pool, sql, params));
 	}
 
 	transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+		return this.#track(() => this.#transaction(work));
+	}
+
+	/** Tracked until it settles; a connection failure surfaces as `DbError('UNAVAILABLE')`. */
+	#track<T>(call: () => Promise<T>): Promise<T> {
 		return this.#inFlight.track(() =>
-			this.#transaction(work).catch((error: unknown) => {
+			call().catch((error: unknown) => {
 				throw asUnavailable(error);
 			})
 		);

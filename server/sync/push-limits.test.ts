@@ -31,6 +31,30 @@ async function holdTransaction(db: Db, sql: string) {
 	};
 }
 
+/**
+ * Pushes `operation` while something holds the server back (`release` ends it once the answer is
+ * in): the answer is 503 `code` with Retry-After; resending the same operation then answers 200 and
+ * the change is pulled exactly once.
+ */
+async function expectRetryThenOnce(
+	server: SyncTestServer,
+	token: string,
+	operation: ReturnType<typeof op>,
+	release: () => Promise<void>,
+	code: string
+): Promise<void> {
+	const push = () => server.call(token, 'POST', '/api/sync/push', { operations: [operation], deviceId: 'd' });
+	const held = await push().finally(release);
+	expect(held.status, JSON.stringify(held.body)).toBe(503);
+	expect(held.body.error.code).toBe(code);
+	expect(Number(held.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+	// Resending it (same operation id) is safe and now answers 200.
+	const again = await push();
+	expect(again.status, JSON.stringify(again.body)).toBe(200);
+	const pulled = PullResponseSchema.parse((await server.call(token, 'GET', '/api/sync/pull')).body);
+	expect(pulled.changes.filter((c) => c.entityId === operation.entityId)).toHaveLength(1);
+}
+
 // The push route's documented limits (server/sync/defaults.ts, OpenAPI), through the real route.
 describe('push limits (pg, real route)', () => {
 	let server: SyncTestServer;
@@ -46,22 +70,7 @@ describe('push limits (pg, real route)', () => {
 
 	it('a push that does not become pullable in time answers 503 not_pullable with Retry-After, and its resend succeeds', async () => {
 		const customer = op({ type: 'create', entity: 'customer', entityId: uuid(), data: { name: 'Slow Co' } });
-		const commit = await holdHorizon(server.db);
-		const timedOut = await server
-			.call(owner, 'POST', '/api/sync/push', { operations: [customer], deviceId: 'd' })
-			.finally(commit);
-		expect(timedOut.status, JSON.stringify(timedOut.body)).toBe(503);
-		expect(timedOut.body.error.code).toBe('not_pullable');
-		expect(Number(timedOut.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-
-		// The push was committed; resending it (same operation id) is safe and now answers 200.
-		const again = await server.call(owner, 'POST', '/api/sync/push', {
-			operations: [customer],
-			deviceId: 'd'
-		});
-		expect(again.status, JSON.stringify(again.body)).toBe(200);
-		const pulled = PullResponseSchema.parse((await server.call(owner, 'GET', '/api/sync/pull')).body);
-		expect(pulled.changes.filter((c) => c.entityId === customer.entityId)).toHaveLength(1);
+		await expectRetryThenOnce(server, owner, customer, await holdHorizon(server.db), 'not_pullable');
 	});
 
 	it('maxOperationsPerPush is read: one operation over it is 400 too_many_operations', async () => {
@@ -99,19 +108,6 @@ describe('push durability wait (pg, real route)', () => {
 		});
 		// The update log takes no new row while this lock is held (reads still work): a stalled write path.
 		const release = await holdTransaction(server.db, 'LOCK TABLE doc_updates IN SHARE MODE');
-		const stalled = await server
-			.call(owner, 'POST', '/api/sync/push', { operations: [customer], deviceId: 'd' })
-			.finally(release);
-		expect(stalled.status, JSON.stringify(stalled.body)).toBe(503);
-		expect(stalled.body.error.code).toBe('database_unavailable');
-		expect(Number(stalled.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
-
-		const again = await server.call(owner, 'POST', '/api/sync/push', {
-			operations: [customer],
-			deviceId: 'd'
-		});
-		expect(again.status, JSON.stringify(again.body)).toBe(200);
-		const pulled = PullResponseSchema.parse((await server.call(owner, 'GET', '/api/sync/pull')).body);
-		expect(pulled.changes.filter((c) => c.entityId === customer.entityId)).toHaveLength(1);
+		await expectRetryThenOnce(server, owner, customer, release, 'database_unavailable');
 	});
 });
