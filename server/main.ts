@@ -36,7 +36,9 @@ async function main(): Promise<void> {
 	if (applied.length > 0) logger.info({ applied }, 'migrations applied');
 	const seeded = config.seedDemo ? await seedDemoIfEmpty(db, logger) : null;
 
-	const pages = await loadPageHandler();
+	const pages = loadPageHandler({
+		onError: (err) => logger.error({ err }, 'page request failed while loading build/handler.js')
+	});
 	if (!pages) logger.warn('no SvelteKit build found (build/handler.js); pages answer 404');
 
 	const server = await assembleServer({

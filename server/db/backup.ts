@@ -1,5 +1,5 @@
 import { mkdir, readdir } from 'node:fs/promises';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Db } from './port.ts';
 
 /**
@@ -54,6 +54,8 @@ export async function restorePgliteBackup(backup: Uint8Array, dataDir: string): 
 	await mkdir(dataDir, { recursive: true });
 	if ((await readdir(dataDir)).length > 0)
 		throw new BackupError('target_not_empty', `${dataDir} is not empty: restore into a new directory`);
+	// Imported here, not at the top: http/ imports this module, and a Postgres server never needs PGlite.
+	const { PGlite } = await import('@electric-sql/pglite');
 	const pglite = await PGlite.create({ dataDir, loadDataDir: new Blob([backup as BlobPart]) });
 	try {
 		await pglite.query('SELECT 1');

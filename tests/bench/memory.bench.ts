@@ -15,6 +15,7 @@ import {
 	startServerProcess
 } from '../integration/support/server-process.ts';
 import { connect, synced } from '../integration/support/writers.ts';
+import { fetchMetrics, metricsToken, parseGauge } from './metrics-text.ts';
 
 const connectionCount = Number(process.env.BENCH_CONNECTIONS ?? 10_000);
 const docCount = Number(process.env.BENCH_DOCS ?? 1_000);
@@ -38,15 +39,12 @@ function askMemory(server: ServerProcess): Promise<Mem> {
 	});
 }
 
-/** `/metrics` is served only with a bearer token (METRICS_TOKEN, OPS-1); our server gets this one. */
-const metricsToken = 'bench-metrics-token-bench-metrics';
-
 async function gauges(server: ServerProcess): Promise<{ documents: number; connections: number }> {
-	const text = await (
-		await fetch(`${server.http}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
-	).text();
-	const read = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, 'm'))?.[1] ?? Number.NaN);
-	return { documents: read('khs_documents_loaded'), connections: read('khs_websocket_connections') };
+	const text = await fetchMetrics(`${server.http}/metrics`);
+	return {
+		documents: parseGauge(text, 'khs_documents_loaded'),
+		connections: parseGauge(text, 'khs_websocket_connections')
+	};
 }
 
 /** Polls the server's own gauges (a bench, another process: no event to wait on) until both are 0. */

@@ -42,10 +42,19 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openTestDatabase } from '../integration/support/server-process.ts';
 import { testSeed } from '../support/random.ts';
+import {
+	addBucketDelta,
+	type Buckets,
+	bucketCount,
+	bucketQuantileMs,
+	fetchMetrics,
+	parseHistogram,
+	projectionLagMetric
+} from './metrics-text.ts';
 import type { WindowResult } from './peers/client.ts';
 import { cpuSeconds, ProcSampler } from './peers/proc-stats.ts';
 import { type Cell, printTable } from './peers/report.ts';
-import { gcRss, metricsToken, type Peer, type PeerId, peerLabels, startPeer } from './peers/servers.ts';
+import { gcRss, type Peer, type PeerId, peerLabels, startPeer } from './peers/servers.ts';
 import { ClientSession, pin } from './peers/session.ts';
 
 const env = process.env;
@@ -130,7 +139,8 @@ async function openSessions(): Promise<Map<PeerId, ClientSession>> {
 			dialect: peer.dialect,
 			token: peer.token,
 			userId: benchUserId,
-			seed
+			seed,
+			durableAcks: peer.id === 'khs'
 		});
 		byPeer.set(peer.id, session);
 	}
@@ -176,10 +186,14 @@ async function fanOut(
 	const gcAll = async () => {
 		for (const session of byPeer.values()) await session.request({ type: 'gc' });
 	};
+	/** Our server's projection lag over its measured windows (khs_projection_lag_seconds). */
+	const projectionLag: Buckets = new Map();
 	const window = async (id: PeerId, ms: number, measure: boolean) => {
 		await gcAll();
-		const pid = (peers.find((p) => p.id === id) as Peer).server.pid;
-		const before = cpuSeconds(pid) ?? 0;
+		const peer = peers.find((p) => p.id === id) as Peer;
+		const metricsUrl = measure && id === 'khs' ? `${peer.server.http}/metrics` : undefined;
+		const lagBefore = metricsUrl && parseHistogram(await fetchMetrics(metricsUrl), projectionLagMetric);
+		const before = cpuSeconds(peer.server.pid) ?? 0;
 		const reply = await (byPeer.get(id) as ClientSession).request<'window'>({
 			type: 'load',
 			ms,
@@ -187,7 +201,12 @@ async function fanOut(
 			slackMs,
 			measure
 		});
-		return { result: reply.result, serverS: (cpuSeconds(pid) ?? 0) - before };
+		const serverS = (cpuSeconds(peer.server.pid) ?? 0) - before;
+		if (metricsUrl && lagBefore) {
+			const lagAfter = parseHistogram(await fetchMetrics(metricsUrl), projectionLagMetric);
+			addBucketDelta(projectionLag, lagBefore, lagAfter);
+		}
+		return { result: reply.result, serverS };
 	};
 	for (const peer of peers) await window(peer.id, warmupMs, false);
 	const khs = peers.find((p) => p.id === 'khs');
@@ -236,6 +255,19 @@ async function fanOut(
 			((spent.serverS + spent.postgresS) / deliveries) * 1e6
 		);
 		put(metric(`${prefix} of which pg µs`), peer.id, (spent.postgresS / deliveries) * 1e6);
+		if (peer.id === 'khs') {
+			const acks = list.map(({ result }) => Float64Array.from(result.durableLatencies).sort());
+			const p99 = median(acks.map((s) => percentile(s, 99)));
+			put(
+				metric(`${prefix} durable ack p50 / p99 ms`),
+				peer.id,
+				`${median(acks.map((s) => percentile(s, 50))).toFixed(1)} / ${p99.toFixed(1)}`
+			);
+			const acked = acks.reduce((sum, s) => sum + s.length, 0);
+			put(metric(`${prefix} edits acked durable / sent`), peer.id, `${acked}/${sent}`);
+			const lag = `${bucketQuantileMs(projectionLag, 50).toFixed(0)} / ${bucketQuantileMs(projectionLag, 99).toFixed(0)}`;
+			put(metric(`${prefix} projection lag p50 / p99 ms`), peer.id, `${lag} (${bucketCount(projectionLag)})`);
+		}
 		put(metric(`${prefix} delivered / expected`), peer.id, `${deliveries}/${expected}`);
 		put(metric(`${prefix} sent / missed slots`), peer.id, `${sent}/${missed}`);
 	}
@@ -337,9 +369,7 @@ try {
 	if (scenarios.has('storm')) await storm();
 	const khs = peers.find((p) => p.id === 'khs');
 	if (khs) {
-		const text = await (
-			await fetch(`${khs.server.http}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } })
-		).text();
+		const text = await fetchMetrics(`${khs.server.http}/metrics`);
 		console.log(
 			`write-guard refusals on KHS: ${/^khs_write_refusals_total (\S+)$/m.exec(text)?.[1] ?? '0'} (expected 0)`
 		);

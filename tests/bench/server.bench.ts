@@ -37,6 +37,16 @@ import {
 } from '../integration/support/server-process.ts';
 import { yjsUrl } from '../integration/support/y-websocket-client.ts';
 import { testSeed } from '../support/random.ts';
+import {
+	addBucketDelta,
+	type Buckets,
+	bucketQuantileMs,
+	fetchMetrics,
+	metricsToken,
+	parseGauge,
+	parseHistogram,
+	projectionLagMetric
+} from './metrics-text.ts';
 import type { ClientReply, ClientRequest } from './server-client.ts';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 4);
@@ -49,11 +59,6 @@ const slackMs = Number(process.env.BENCH_SLACK_MS ?? 10);
 const seed = testSeed();
 const clientScript = fileURLToPath(new URL('./server-client.ts', import.meta.url));
 const withYWebsocket = process.env.BENCH_YWS !== '0';
-/** `/metrics` is served only with a bearer token (METRICS_TOKEN); our servers get this one. */
-const metricsToken = 'bench-metrics-token-bench-metrics';
-const fetchMetrics = async (url: string) =>
-	(await fetch(url, { headers: { authorization: `Bearer ${metricsToken}` } })).text();
-
 interface Result {
 	label: string;
 	edits: number;
@@ -69,51 +74,6 @@ interface Result {
 function percentile(sorted: Float64Array, p: number): number {
 	if (sorted.length === 0) return Number.NaN;
 	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-
-/** Cumulative bucket counts of one Prometheus histogram, by upper bound (seconds). */
-type Buckets = Map<number, number>;
-
-function parseHistogram(text: string, name: string): Buckets {
-	const buckets: Buckets = new Map();
-	const line = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`);
-	for (const row of text.split('\n')) {
-		const match = line.exec(row);
-		if (match)
-			buckets.set(match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]), Number(match[2]));
-	}
-	return buckets;
-}
-
-/** One gauge of the Prometheus text, NaN when absent. */
-function parseGauge(text: string, name: string): number {
-	const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-	return match ? Number(match[1]) : Number.NaN;
-}
-
-/** `after - before`, bucket by bucket, added into `into`. */
-function addBucketDelta(into: Buckets, before: Buckets, after: Buckets): void {
-	for (const [le, count] of after) into.set(le, (into.get(le) ?? 0) + count - (before.get(le) ?? 0));
-}
-
-/** Quantile `p` (0–100) of cumulative buckets, linear within the bucket (like histogram_quantile). */
-function bucketQuantileMs(buckets: Buckets, p: number): number {
-	const bounds = [...buckets.keys()].sort((a, b) => a - b);
-	const total = buckets.get(Number.POSITIVE_INFINITY) ?? 0;
-	if (total === 0) return Number.NaN;
-	const rank = (p / 100) * total;
-	let lower = 0;
-	let below = 0;
-	for (const le of bounds) {
-		const count = buckets.get(le) ?? 0;
-		if (count >= rank) {
-			if (le === Number.POSITIVE_INFINITY) return lower * 1000;
-			return (lower + ((le - lower) * (rank - below)) / Math.max(count - below, 1)) * 1000;
-		}
-		lower = le;
-		below = count;
-	}
-	return Number.NaN;
 }
 
 /** A bench client process (`server-client.ts`) for one server, and what it measured. */
@@ -231,12 +191,11 @@ async function collect(session: Session): Promise<void> {
 	session.gc.heapMB = reply.heapMB;
 }
 
-const lagMetric = 'khs_projection_lag_seconds';
-
 /** One window of `session`'s client sending; when `measure`, adds its figures to the session's. */
 async function load(session: Session, ms: number, measure: boolean): Promise<void> {
 	const scrape = async () => (session.metricsUrl ? await fetchMetrics(session.metricsUrl) : '');
-	const lagBefore = measure && session.metricsUrl ? parseHistogram(await scrape(), lagMetric) : undefined;
+	const lagBefore =
+		measure && session.metricsUrl ? parseHistogram(await scrape(), projectionLagMetric) : undefined;
 	if (measure) await session.serverLoopReset();
 	const { result } = await session.request<'window'>({ type: 'load', ms, measure });
 	if (!measure) return;
@@ -253,7 +212,7 @@ async function load(session: Session, ms: number, measure: boolean): Promise<voi
 	let loop: { p99Ms: number; maxMs: number };
 	if (lagBefore && session.projectionLag) {
 		const text = await scrape();
-		addBucketDelta(session.projectionLag, lagBefore, parseHistogram(text, lagMetric));
+		addBucketDelta(session.projectionLag, lagBefore, parseHistogram(text, projectionLagMetric));
 		loop = {
 			p99Ms: parseGauge(text, 'khs_process_nodejs_eventloop_lag_p99_seconds') * 1000,
 			maxMs: parseGauge(text, 'khs_process_nodejs_eventloop_lag_max_seconds') * 1000

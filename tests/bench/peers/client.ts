@@ -13,6 +13,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import * as Y from 'yjs';
 import { HybridClock, MaterialListDoc } from '../../../crdt/index.ts';
+import { parseDurableAck } from '../../../wire/durability.ts';
 import { connect, synced } from '../../integration/support/writers.ts';
 import { YClient } from '../../integration/support/y-websocket-client.ts';
 import { seededRandom } from '../../support/random.ts';
@@ -26,6 +27,8 @@ export interface Target {
 	token: string;
 	userId: string;
 	seed: number;
+	/** The server sends `khs:durable` acknowledgements (ours): time them. */
+	durableAcks?: boolean;
 }
 
 export type ClientRequest = { id: number } & (
@@ -46,6 +49,11 @@ export interface WindowResult {
 	deliveries: number;
 	expected: number;
 	latencies: number[];
+	/**
+	 * Our server only (`khs:durable`, wire/durability.ts): from an edit's send to the acknowledgement
+	 * that covers it arriving back at its writer. Empty for the peers, which acknowledge nothing.
+	 */
+	durableLatencies: number[];
 	sendingMs: number;
 	loopMaxMs: number;
 }
@@ -80,6 +88,8 @@ let replicas: Replica[] = [];
 let byDoc: Replica[][] = [];
 /** `${clientID}:${clock after the edit}` → when it was sent. */
 const sentAt = new Map<string, number>();
+/** Per writer's clientID, its measured edits not yet acknowledged durable, in clock order. */
+const unacked = new Map<number, Array<{ clock: number; at: number }>>();
 let current: WindowResult | undefined;
 /** Called after any replica applied an update from the server (storm convergence checks). */
 let onRemote: ((replica: Replica) => void) | undefined;
@@ -147,6 +157,10 @@ function transport(t: Target, name: string, doc: Y.Doc): Omit<Replica, 'list'> {
 		};
 	}
 	const provider = connect(t.url, name, t.token, doc);
+	provider.on('stateless', ({ payload }: { payload: string }) => {
+		const durable = parseDurableAck(payload);
+		if (durable) onDurable(doc.clientID, durable.get(doc.clientID) ?? 0);
+	});
 	return {
 		doc,
 		origin: provider,
@@ -184,6 +198,16 @@ function newReplica(t: Target, name: string, index: number): Replica {
 		}
 	});
 	return replica;
+}
+
+/** An acknowledgement says the writer's structs below `durableClock` are stored. */
+function onDurable(clientId: number, durableClock: number): void {
+	const pending = unacked.get(clientId);
+	if (!pending || !current) return;
+	const now = performance.now();
+	while (pending.length > 0 && (pending[0] as { clock: number }).clock <= durableClock) {
+		current.durableLatencies.push(now - (pending.shift() as { at: number }).at);
+	}
 }
 
 /**
@@ -266,6 +290,7 @@ async function load(ms: number, rate: number, slackMs: number, measure: boolean)
 		deliveries: 0,
 		expected: 0,
 		latencies: [],
+		durableLatencies: [],
 		sendingMs: 0,
 		loopMaxMs: 0
 	};
@@ -291,7 +316,14 @@ async function load(ms: number, rate: number, slackMs: number, measure: boolean)
 				result.edits++;
 				if (!measure) continue;
 				const { doc } = replica;
-				sentAt.set(`${doc.clientID}:${Y.getState(doc.store, doc.clientID)}`, performance.now());
+				const clock = Y.getState(doc.store, doc.clientID);
+				const at = performance.now();
+				sentAt.set(`${doc.clientID}:${clock}`, at);
+				if (target?.durableAcks) {
+					const pending = unacked.get(doc.clientID) ?? [];
+					pending.push({ clock, at });
+					unacked.set(doc.clientID, pending);
+				}
 				result.expected += group.length - 1;
 			}
 			if (slot >= slots) {
@@ -303,11 +335,13 @@ async function load(ms: number, rate: number, slackMs: number, measure: boolean)
 	result.sendingMs = performance.now() - started;
 	// Let the last deliveries land (bounded) before the window closes.
 	const deadline = performance.now() + 5_000;
-	while (result.deliveries < result.expected && performance.now() < deadline) {
+	const acksOwed = () => [...unacked.values()].some((pending) => pending.length > 0);
+	while ((result.deliveries < result.expected || acksOwed()) && performance.now() < deadline) {
 		await new Promise((resolve) => setTimeout(resolve, 20));
 	}
 	current = undefined;
 	sentAt.clear();
+	unacked.clear();
 	result.loopMaxMs = delay.max / 1e6;
 	return result;
 }

@@ -7,6 +7,7 @@ import {
 	startServerProcess,
 	type TestDatabase
 } from '../../integration/support/server-process.ts';
+import { metricsToken } from '../metrics-text.ts';
 import type { Dialect } from './client.ts';
 
 export type PeerId = 'khs' | 'bare' | 'hpdb' | 'yws' | 'floor';
@@ -32,8 +33,6 @@ export const peerLabels: Record<PeerId, string> = {
 };
 
 const probe = ['--expose-gc', '--import', './tests/bench/memory-probe.mjs'];
-/** `/metrics` is served only with a bearer token; ours gets this one. */
-export const metricsToken = 'bench-metrics-token-bench-metrics';
 
 function withAppName(databaseUrl: string, appName: string): string {
 	const url = new URL(databaseUrl);
