@@ -55,27 +55,35 @@ function alertOn(logger: Logger, record: SyncRecord): void {
 export async function recordSync(db: Db, logger: Logger, record: SyncRecord): Promise<void> {
 	metrics.syncRequests.inc({ kind: record.kind, outcome: record.success ? 'ok' : 'error' });
 	alertOn(logger, record);
+	const params = [
+		record.kind,
+		record.userId,
+		record.deviceId,
+		record.durationMs,
+		record.success,
+		record.operations,
+		record.conflicts,
+		record.dataBytes,
+		record.error ?? null
+	];
 	try {
-		await db.query(
-			`INSERT INTO sync_metrics (kind, user_id, device_id, duration_ms, success, operations, conflicts, data_bytes, error)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			[
-				record.kind,
-				record.userId,
-				record.deviceId,
-				record.durationMs,
-				record.success,
-				record.operations,
-				record.conflicts,
-				record.dataBytes,
-				record.error ?? null
-			]
-		);
 		if (record.deviceId && record.syncToken && record.success) {
+			// One statement, one commit: every push and pull pays this round trip (bench:api), and the
+			// device's last sync goes in with its metrics row.
 			await db.query(
-				`INSERT INTO sync_devices (user_id, device_id, last_sync_at, sync_token) VALUES ($1, $2, now(), $3)
+				`WITH m AS (
+				   INSERT INTO sync_metrics (kind, user_id, device_id, duration_ms, success, operations, conflicts, data_bytes, error)
+				   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+				 )
+				 INSERT INTO sync_devices (user_id, device_id, last_sync_at, sync_token) VALUES ($2, $3, now(), $10)
 				 ON CONFLICT (user_id, device_id) DO UPDATE SET last_sync_at = now(), sync_token = EXCLUDED.sync_token`,
-				[record.userId, record.deviceId, record.syncToken]
+				[...params, record.syncToken]
+			);
+		} else {
+			await db.query(
+				`INSERT INTO sync_metrics (kind, user_id, device_id, duration_ms, success, operations, conflicts, data_bytes, error)
+				 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+				params
 			);
 		}
 	} catch (err) {

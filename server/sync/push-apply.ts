@@ -7,11 +7,10 @@ import { NotDurableError } from '../collab/persistence.ts';
 import { DbError } from '../db/errors.ts';
 import { type ApplyOutcome, applyOperation, checkFields, type FieldConflictReport } from './apply.ts';
 import type { BatchedOperation } from './batcher.ts';
-import { waitPullable } from './change-feed.ts';
 import { syncDefaults } from './defaults.ts';
 import { SyncError } from './errors.ts';
 import type { ProcessedOperation, PushDeps } from './push.ts';
-import { assignedJobs, documentOf, prefetch, versions } from './push-facts.ts';
+import { assignedJobs, documentOf, type Facts, prefetch, versions } from './push-facts.ts';
 import { rejection } from './push-validate.ts';
 
 /** The class openDirectConnection returns (the package exports only its narrower interface type). */
@@ -30,26 +29,42 @@ export interface Unit {
 	part?: 'owner';
 }
 
+/** What the apply leaves for the caller: the conflicts, and the transaction to wait on before answering. */
+export interface Applied {
+	conflicts: FieldConflictReport[];
+	/**
+	 * The newest transaction that wrote this push's documents' rows (null: none did): once it is
+	 * below the feed's horizon, every row of the push is pullable (`finalRows` waits for it, in the
+	 * same round trip as it reads the rows back).
+	 */
+	pullableTxid: string | null;
+}
+
 /**
  * Applies the units as CRDT transactions through Hocuspocus direct connections (websocket clients
  * see them live; persistence logs them), one transaction per document, then waits until they are
- * durable, projected and pullable. Sets each unit's `outcome` or `error`; returns the conflicts.
+ * durable and projected. Sets each unit's `outcome` or `error`. `facts`: the prefetch, when the
+ * caller started it already (push starts it alongside the idempotency lookup: one round trip less).
  */
 export async function applyUnits(
 	deps: PushDeps,
 	user: AuthUser,
 	deviceId: string,
-	units: Unit[]
-): Promise<FieldConflictReport[]> {
+	units: Unit[],
+	prefetched?: Promise<Facts>
+): Promise<Applied> {
 	const conflicts: FieldConflictReport[] = [];
 	const connections = new Map<string, DirectConnectionOf>();
-	const assigned = user.role === 'OWNER' ? null : await assignedJobs(deps.db, user.id);
 	const ctx = { writer: { userId: user.id, deviceId, role: user.role }, clock: deps.clock };
 	try {
-		const facts = await prefetch(
-			deps.db,
-			units.map((u) => ({ op: u.batched.op, entityId: u.entityId }))
-		);
+		const [assigned, facts] = await Promise.all([
+			user.role === 'OWNER' ? null : assignedJobs(deps.db, user.id),
+			prefetched ??
+				prefetch(
+					deps.db,
+					units.map((u) => ({ op: u.batched.op, entityId: u.entityId }))
+				)
+		]);
 		const byDoc = new Map<string, Unit[]>();
 		for (const unit of units) {
 			const op = unit.batched.op;
@@ -111,7 +126,7 @@ export async function applyUnits(
 				}
 			});
 		}
-		if (connections.size === 0) return conflicts;
+		if (connections.size === 0) return { conflicts, pullableTxid: null };
 		await Promise.all([...connections].map(([name, connection]) => untilDurable(deps, name, connection)));
 		let maxTxid: bigint | null = null;
 		// Every document of the push in one projection pass, one transaction (bench:api: ten
@@ -127,9 +142,7 @@ export async function applyUnits(
 				maxTxid = BigInt(result.txid);
 		}
 		// Every transaction below the newest is below it too: one wait covers all documents.
-		if (maxTxid !== null)
-			await waitPullable(deps.db, maxTxid.toString(), { timeoutMs: deps.visibleTimeoutMs });
-		return conflicts;
+		return { conflicts, pullableTxid: maxTxid === null ? null : maxTxid.toString() };
 	} finally {
 		// Not unloaded at once: a following push to the same documents finds them in memory.
 		await Promise.allSettled(

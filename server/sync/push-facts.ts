@@ -1,6 +1,7 @@
 import { ENTITY_NAMES, type EntityName, isUuid } from '../../crdt/index.ts';
 import type { Db } from '../db/port.ts';
 import type { BaseVersion } from './apply.ts';
+import { waitPullable } from './change-feed.ts';
 import { SyncError } from './errors.ts';
 import type { SyncOperation } from './operation.ts';
 
@@ -117,20 +118,46 @@ export function versions(
 	return { currentVersion, base: facts.bases.get(`${op.entity}:${entityId}:${op.version}`) ?? null };
 }
 
-/** The rows as they are now, keyed `entity:id`, for the operations that were not rejected. */
+/**
+ * The rows as they are now, keyed `entity:id`, for the operations that were not rejected — and,
+ * when `pullable` names a transaction, not before it is pullable (docs/rest-api.md "Durable before
+ * 200", read-your-writes). One statement reads every entity kind and checks the transaction
+ * against the feed's horizon (bench:api: these were up to four sequential round trips); only when
+ * an older transaction still holds the horizon back does `waitPullable` poll on. The rows are read
+ * after the projection committed, so they hold at least what it wrote.
+ */
 export async function finalRows(
 	db: Db,
-	targets: ReadonlyArray<Target & { failed: boolean }>
+	targets: ReadonlyArray<Target & { failed: boolean }>,
+	pullable: { txid: string | null; timeoutMs?: number | undefined } = { txid: null }
 ): Promise<Map<string, { data: Record<string, unknown>; version: number }>> {
-	const found = new Map<string, { data: Record<string, unknown>; version: number }>();
+	const params: unknown[] = [pullable.txid];
+	const parts = [
+		'SELECT NULL::text AS entity, NULL::text AS id, NULL::jsonb AS data, NULL::int AS version,' +
+			' ($1::xid8 IS NULL OR $1::xid8 < pg_snapshot_xmin(pg_current_snapshot())) AS pullable'
+	];
 	for (const entity of ENTITY_NAMES) {
 		const ids = targets.filter((t) => t.op.entity === entity && !t.failed).map((t) => t.entityId);
 		if (ids.length === 0) continue;
-		const { rows } = await db.query<{ id: string; data: Record<string, unknown>; version: number }>(
-			`SELECT id::text AS id, data, version FROM ${TABLE[entity]} WHERE id = ANY($1::uuid[])`,
-			[ids]
+		params.push(ids);
+		parts.push(
+			`SELECT '${entity}', id::text, data, version, NULL FROM ${TABLE[entity]} WHERE id = ANY($${params.length}::uuid[])`
 		);
-		for (const row of rows) found.set(`${entity}:${row.id}`, { data: row.data, version: row.version });
 	}
+	const { rows } = await db.query<{
+		entity: string | null;
+		id: string | null;
+		data: Record<string, unknown>;
+		version: number;
+		pullable: boolean | null;
+	}>(parts.join(' UNION ALL '), params);
+	const found = new Map<string, { data: Record<string, unknown>; version: number }>();
+	let visible = false;
+	for (const row of rows) {
+		if (row.entity === null) visible = row.pullable === true;
+		else found.set(`${row.entity}:${row.id}`, { data: row.data, version: row.version });
+	}
+	if (!visible && pullable.txid !== null)
+		await waitPullable(db, pullable.txid, { timeoutMs: pullable.timeoutMs });
 	return found;
 }

@@ -10,7 +10,7 @@ import { OperationBatcher } from './batcher.ts';
 import { claimFresh, type OperationsInProcess, recordOperations } from './idempotency.ts';
 import type { PolicyTable } from './policy.ts';
 import { applyUnits, type Unit } from './push-apply.ts';
-import { finalRows } from './push-facts.ts';
+import { finalRows, prefetch } from './push-facts.ts';
 import { validateOperations } from './push-validate.ts';
 import { sameJson } from './same-json.ts';
 import { encodeToken, START_POSITION } from './tokens.ts';
@@ -66,16 +66,27 @@ export async function push(
 ): Promise<PushResult> {
 	const processed: Array<ProcessedOperation | undefined> = new Array(envelope.operations.length);
 	const valid = validateOperations(user, envelope.operations, processed);
+	// The facts of every valid operation, read alongside the idempotency lookup rather than after it
+	// (one round trip less, bench:api); a duplicate's are read for nothing, which costs no write.
+	const facts =
+		valid.length > 0
+			? prefetch(
+					deps.db,
+					valid.map((v) => ({ op: v.op, entityId: v.op.entityId }))
+				)
+			: undefined;
+	facts?.catch(() => {}); // awaited by applyUnits; unheard if claimFresh fails first
 	const { fresh, release } = await claimFresh(deps.db, deps.inProcess, valid, processed);
 	try {
 		const indexOf = new Map(fresh.map((v) => [v.op.id, v.index]));
 		const units: Unit[] = new OperationBatcher()
 			.coalesce(fresh.map((v) => v.op))
 			.map((batched) => ({ batched, entityId: batched.op.entityId as string, jobId: null }));
-		const conflicts = await applyUnits(deps, user, envelope.deviceId, units);
+		const { conflicts, pullableTxid } = await applyUnits(deps, user, envelope.deviceId, units, facts);
 		const finals = await finalRows(
 			deps.db,
-			units.map((u) => ({ op: u.batched.op, entityId: u.entityId, failed: Boolean(u.error) }))
+			units.map((u) => ({ op: u.batched.op, entityId: u.entityId, failed: Boolean(u.error) })),
+			{ txid: pullableTxid, timeoutMs: deps.visibleTimeoutMs }
 		);
 		for (const unit of units) {
 			const op = unit.batched.op;

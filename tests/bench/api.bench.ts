@@ -125,13 +125,15 @@ for (;;) {
 const apiPullSeconds = (performance.now() - started) / 1000;
 
 // --- pull: plain SQL, the same keyset pages over the same rows -----------------------------------
+// `change_log.txid`: a bare `txid` in ORDER BY names the `txid::text` output column, and sorting by it
+// scans and sorts the whole table instead of reading the (txid, seq) index (48 ms a page against 3 ms).
 started = performance.now();
 let sqlPulled = 0;
 let position = { txid: '0', seq: 0 };
 for (;;) {
 	const { rows } = await db.query<{ seq: number; txid: string; data: unknown }>(
 		`SELECT seq, txid::text AS txid, entity_type, entity_id, operation, user_id, version, data, changed_at
-		 FROM change_log WHERE (txid, seq) > ($1::xid8, $2::bigint) ORDER BY txid, seq LIMIT $3`,
+		 FROM change_log WHERE (txid, seq) > ($1::xid8, $2::bigint) ORDER BY change_log.txid, seq LIMIT $3`,
 		[position.txid, position.seq, pullLimit]
 	);
 	sqlPulled += rows.length;
