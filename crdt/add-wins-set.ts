@@ -1,6 +1,7 @@
 import { isStamp, type Stamp } from './entry.ts';
 import { randomId } from './ids.ts';
-import { entryKey, keysOf } from './keys.ts';
+import { entryKey } from './keys.ts';
+import { fieldEntries, keysOf } from './map-index.ts';
 import type { EntityMap, Seen } from './register.ts';
 import { SEEN_ALL } from './register.ts';
 
@@ -33,9 +34,10 @@ export function replaceMembers(
 
 export function readMembers(map: EntityMap, field: string): string[] {
 	const members = new Set<string>();
-	for (const key of keysOf(map, field)) {
-		const member = key.split('|')[1];
-		if (member && isStamp(map.get(key))) members.add(member);
+	const { keys, values } = fieldEntries(map, field);
+	for (let i = 0; i < keys.length; i++) {
+		const member = (keys[i] as string).split('|')[1];
+		if (member && isStamp(values[i])) members.add(member);
 	}
 	return [...members].sort();
 }

@@ -1,7 +1,8 @@
 import { compareStamps, isStamp, type Stamp } from './entry.ts';
 import { CrdtError } from './errors.ts';
 import { randomId } from './ids.ts';
-import { entryKey, keysOf } from './keys.ts';
+import { entryKey } from './keys.ts';
+import { fieldEntries, keysOf } from './map-index.ts';
 import type { EntityMap } from './register.ts';
 
 /**
@@ -58,14 +59,20 @@ export function setNoteDeleted(
 }
 
 export function readNotes(map: EntityMap, field: string, scope: string[] = []): Note[] {
-	const notes: Note[] = [];
+	const { keys, values } = fieldEntries(map, field);
+	const addedPrefix = entryKey(field, ...scope, ADDED, '');
+	const markPrefix = entryKey(field, ...scope, DELETED, '');
 	// A note is deleted while any of its marks is live; the note id is the segment after `-`.
-	const markPrefix = entryKey(field, ...scope, DELETED).length + 1;
-	const deletedIds = new Set(
-		keysOf(map, field, ...scope, DELETED).map((key) => key.slice(markPrefix, key.indexOf('|', markPrefix)))
-	);
-	for (const key of keysOf(map, field, ...scope, ADDED)) {
-		const stored = map.get(key);
+	const deletedIds = new Set<string>();
+	for (const key of keys) {
+		if (key.startsWith(markPrefix))
+			deletedIds.add(key.slice(markPrefix.length, key.indexOf('|', markPrefix.length)));
+	}
+	const notes: Note[] = [];
+	for (let i = 0; i < keys.length; i++) {
+		const key = keys[i] as string;
+		if (!key.startsWith(addedPrefix)) continue;
+		const stored = values[i];
 		if (!isStamp(stored) || typeof (stored as Partial<StoredNote>).x !== 'string') continue;
 		const id = key.slice(key.lastIndexOf('|') + 1);
 		const deleted = deletedIds.has(id);

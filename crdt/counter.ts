@@ -1,6 +1,7 @@
-import { isStamp, type Stamp } from './entry.ts';
+import { compareText, isStamp, type Stamp } from './entry.ts';
 import { randomId } from './ids.ts';
-import { entryKey, keysOf } from './keys.ts';
+import { entryKey } from './keys.ts';
+import { fieldEntries } from './map-index.ts';
 import type { EntityMap } from './register.ts';
 
 /**
@@ -22,8 +23,10 @@ export function addToCounter(map: EntityMap, field: string, amount: number, stam
 export function readCounterByUser(map: EntityMap, field: string): Map<string, number> {
 	const totals = new Map<string, number>();
 	// Sorted, so every replica adds the same floats in the same order and gets the same total.
-	for (const key of keysOf(map, field).sort()) {
-		const entry = map.get(key);
+	const { keys, values } = fieldEntries(map, field);
+	const order = keys.map((_, i) => i).sort((a, b) => compareText(keys[a] as string, keys[b] as string));
+	for (const i of order) {
+		const entry = values[i];
 		if (!isStamp(entry) || typeof (entry as Partial<CounterEntry>).n !== 'number') continue;
 		const { u, n } = entry as CounterEntry;
 		totals.set(u, (totals.get(u) ?? 0) + n);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { JobDoc, MaterialListDoc } from './documents.ts';
-import { keysOf } from './keys.ts';
+import { keysOf } from './map-index.ts';
 import { TOUCH_FIELD } from './schema.ts';
 import { type Replica, replica, sync } from './test-support.ts';
 

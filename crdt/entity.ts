@@ -5,6 +5,7 @@ import type { HybridClock } from './clock.ts';
 import { addToCounter, readCounter, readCounterByUser } from './counter.ts';
 import { isStamp, type Stamp, stampOf } from './entry.ts';
 import { CrdtError } from './errors.ts';
+import { fieldEntries, type MapIndex, mapIndex, remembered } from './map-index.ts';
 import { type EntityMap, readRegister, SEEN_ALL, type Seen, writeRegister, writeTouch } from './register.ts';
 import {
 	distinctValues,
@@ -13,7 +14,7 @@ import {
 	type RegisterEntry,
 	type ResolverName
 } from './resolvers.ts';
-import { type EntityDef, TOUCH_FIELD } from './schema.ts';
+import { type EntityDef, type FieldSpec, TOUCH_FIELD } from './schema.ts';
 import { registerSpec, validateText, validateValue } from './validate.ts';
 import type { Writer } from './writer.ts';
 
@@ -73,14 +74,26 @@ export class Entity {
 	}
 
 	get(field: string): JsonScalar {
-		return this.field(field).value;
+		return this.resolved(field).value;
 	}
 
 	field(field: string): FieldState {
+		const state = this.resolved(field);
+		return { ...state, entries: state.entries.slice() };
+	}
+
+	/**
+	 * The register as it stands, resolved once per state of the field (map-index.ts): a remote edit
+	 * of one field leaves the others' resolutions standing. Shared, so never handed out as it is.
+	 */
+	private resolved(field: string): FieldState {
 		const spec = registerSpec(this.def, field);
-		const entries = readRegister(this.map, field);
-		const value = entries.length === 0 ? spec.empty : RESOLVERS[spec.resolver](entries);
-		return { field, value, resolver: spec.resolver, entries };
+		// Keyed by the spec, not the name: the same field name can have other rules in another entity.
+		return remembered(fieldEntries(this.map, field), spec, () => {
+			const entries = readRegister(this.map, field);
+			const value = entries.length === 0 ? spec.empty : RESOLVERS[spec.resolver](entries);
+			return { field, value, resolver: spec.resolver, entries };
+		});
 	}
 
 	/** Registers whose live entries disagree (the spec's field-level conflict report). */
@@ -169,20 +182,41 @@ export class Entity {
 	 */
 	updatedAt(): number {
 		let latest = 0;
-		for (const value of this.map.values()) if (isStamp(value) && value.t > latest) latest = value.t;
+		for (const value of mapIndex(this.map).values) if (isStamp(value) && value.t > latest) latest = value.t;
 		return latest;
 	}
 
-	/** The plain JSON of docs/rest-api.md "Entities" (without the projection's `version`). */
+	/**
+	 * The plain JSON of docs/rest-api.md "Entities" (without the projection's `version`). Computed
+	 * once per state of the map (map-index.ts): the app re-reads every material of a list on each
+	 * update, of which one material changed. Each call gets its own copy to change as it likes.
+	 */
 	toJSON(): EntityJson {
-		const json: EntityJson = { id: this.id };
-		for (const [field, spec] of Object.entries(this.def.fields)) {
-			if (spec.kind === 'register') json[field] = this.get(field);
-			else if (spec.kind === 'notes') json[field] = renderNotes(this.notes(field));
-			else if (spec.kind === 'set') json[field] = this.members(field);
-			else if (spec.kind === 'counter') json[field] = readCounter(this.map, field);
+		const index = mapIndex(this.map);
+		const json = remembered(index, this.def, () => this.resolveJSON(index));
+		const copy: EntityJson = {};
+		for (const field in json) {
+			const value = json[field] as EntityJson[string];
+			copy[field] = Array.isArray(value) ? value.slice() : value;
 		}
-		json.updatedAt = this.updatedAt();
+		// Remembered per map and schema: an Entity made with another id over the same map shows its own.
+		copy.id = this.id;
+		return copy;
+	}
+
+	/** One index lookup for the whole entity; fields nobody has written read as empty at once. */
+	private resolveJSON(index: MapIndex): EntityJson {
+		const json: EntityJson = { id: this.id };
+		for (const [field, spec] of fieldList(this.def)) {
+			const written = index.fields.has(field);
+			if (spec.kind === 'register') json[field] = written ? this.resolved(field).value : spec.empty;
+			else if (spec.kind === 'notes') json[field] = written ? renderNotes(this.notes(field)) : '';
+			else if (spec.kind === 'set') json[field] = written ? this.members(field) : [];
+			else if (spec.kind === 'counter') json[field] = written ? readCounter(this.map, field) : 0;
+		}
+		let latest = 0;
+		for (const value of index.values) if (isStamp(value) && value.t > latest) latest = value.t;
+		json.updatedAt = latest;
 		return json;
 	}
 
@@ -191,7 +225,7 @@ export class Entity {
 	 * skewed-clock write still wins over it by HLC (SPEC HLC-3).
 	 */
 	private stamp(): Stamp {
-		for (const value of this.map.values()) if (isStamp(value)) this.ctx.clock.observe(value);
+		for (const value of mapIndex(this.map).values) if (isStamp(value)) this.ctx.clock.observe(value);
 		return stampOf(this.ctx.writer, this.ctx.clock.next());
 	}
 
@@ -209,11 +243,13 @@ export class Entity {
 		let result: T | undefined;
 		doc.transact(() => {
 			const clock = Y.getState(doc.store, doc.clientID);
-			const size = this.map.size;
+			// Live entries, as `Y.Map.size` counts them, but without its walk over every dead key.
+			const size = mapIndex(this.map).values.length;
 			result = work();
 			const wroteNothing = Y.getState(doc.store, doc.clientID) === clock;
 			// With nothing written, the only possible change is deletion, which shrinks the live keys.
-			if (wroteNothing && this.map.size < size) writeTouch(this.map, TOUCH_FIELD, this.stamp(), seen);
+			if (wroteNothing && mapIndex(this.map).values.length < size)
+				writeTouch(this.map, TOUCH_FIELD, this.stamp(), seen);
 		}, this.ctx.origin ?? this.ctx.writer);
 		return result as T;
 	}
@@ -229,4 +265,16 @@ export class Entity {
 			);
 		}
 	}
+}
+
+const fieldLists = new WeakMap<EntityDef, ReadonlyArray<readonly [string, FieldSpec]>>();
+
+/** `Object.entries(def.fields)`, made once per schema rather than on every read. */
+function fieldList(def: EntityDef): ReadonlyArray<readonly [string, FieldSpec]> {
+	let list = fieldLists.get(def);
+	if (!list) {
+		list = Object.entries(def.fields);
+		fieldLists.set(def, list);
+	}
+	return list;
 }

@@ -13,6 +13,7 @@ export * from './entity.ts';
 export * from './entry.ts';
 export * from './errors.ts';
 export * from './keys.ts';
+export * from './map-index.ts';
 export * from './register.ts';
 export * from './resolvers.ts';
 export * from './schema.ts';

@@ -19,15 +19,3 @@ export function parseKey(key: string): ParsedKey {
 	const [field = '', ...parts] = key.split(KEY_SEPARATOR);
 	return { field, parts };
 }
-
-/** Keys of `map` that belong to `field` (optionally narrowed by a further prefix segment). */
-export function keysOf(
-	map: { keys(): IterableIterator<string> },
-	field: string,
-	...parts: string[]
-): string[] {
-	const prefix = entryKey(field, ...parts) + KEY_SEPARATOR;
-	const found: string[] = [];
-	for (const key of map.keys()) if (key.startsWith(prefix)) found.push(key);
-	return found;
-}

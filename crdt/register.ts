@@ -1,7 +1,8 @@
 import type * as Y from 'yjs';
 import { compareStamps, isStamp, type Stamp } from './entry.ts';
 import { randomId } from './ids.ts';
-import { entryKey, keysOf } from './keys.ts';
+import { entryKey } from './keys.ts';
+import { fieldEntries, keysOf, remembered } from './map-index.ts';
 import type { JsonScalar, RegisterEntry } from './resolvers.ts';
 
 /**
@@ -19,13 +20,15 @@ export type Seen = (key: string) => boolean;
 export const SEEN_ALL: Seen = () => true;
 
 export function readRegister(map: EntityMap, field: string): RegisterEntry[] {
-	const entries: RegisterEntry[] = [];
-	for (const key of keysOf(map, field)) {
-		const value = map.get(key);
-		if (isRegisterEntry(value)) entries.push(value);
-	}
-	// Y.Map iteration follows local integration order, which differs between replicas.
-	return entries.sort(compareStamps);
+	const entries = fieldEntries(map, field);
+	const sorted = remembered(entries, readRegister, () => {
+		const live: RegisterEntry[] = [];
+		for (const value of entries.values) if (isRegisterEntry(value)) live.push(value);
+		// Y.Map iteration follows local integration order, which differs between replicas.
+		return live.sort(compareStamps);
+	});
+	// A copy: the memo lives as long as this state of the field, whatever the caller does with it.
+	return sorted.slice();
 }
 
 export function writeRegister(

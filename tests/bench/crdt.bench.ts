@@ -12,7 +12,8 @@
  * applied to a fresh replica holding the list, timed by process CPU (user + system), with and without
  * reading the edited material back; bytes per edit are the updates' sizes and the document's growth.
  *
- * Seeded (BENCH_SEED=<n> to replay the same edit sequence); prints no verdicts, only figures.
+ * Seeded (BENCH_SEED=<n> to replay the same edit sequence); BENCH_PART=receive runs only the
+ * receiving-device part. Prints no verdicts, only figures.
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -55,6 +56,11 @@ function main(): void {
 			.map((l) => l.toFixed(2))
 			.join(' ')} (a shared machine: timings are noisy)`
 	);
+
+	if (process.env.BENCH_PART === 'receive') {
+		remoteEditCost(seed);
+		return;
+	}
 
 	// ---- edits, replicated as they go ------------------------------------------------------
 	const log: Uint8Array[] = [];
@@ -150,7 +156,7 @@ function main(): void {
 	console.log(
 		`(${materialsRead} materials read back; ${devices.length} devices converged: ${converged(devices)})`
 	);
-	remoteEditCost(random, pick);
+	remoteEditCost(seed);
 }
 
 /** Materials and field edits of the receiving-device comparison. */
@@ -185,31 +191,88 @@ function record(
 	return { ids, setup, edits: updates };
 }
 
-/**
- * CPU µs per applied remote edit (median of REPETITIONS fresh receivers), with `read` run after each
- * apply when given; and the receiver's encoded size before/after the edits.
- */
-function receive(rec: Recorded, read?: (doc: Y.Doc, id: string) => unknown, materials?: readonly number[]) {
-	const runs: number[] = [];
-	let grownBytes = 0;
-	for (let r = 0; r < REPETITIONS; r++) {
-		const doc = new Y.Doc();
-		for (const update of rec.setup) Y.applyUpdate(doc, update, REMOTE);
-		const before = Y.encodeStateAsUpdate(doc).byteLength;
-		const start = process.cpuUsage();
-		for (const [i, update] of rec.edits.entries()) {
-			Y.applyUpdate(doc, update, REMOTE);
-			if (read) read(doc, rec.ids[materials?.[i] ?? 0] as string);
-		}
-		const used = process.cpuUsage(start);
-		runs.push((used.user + used.system) / rec.edits.length);
-		grownBytes = Y.encodeStateAsUpdate(doc).byteLength - before;
-	}
-	runs.sort((a, b) => a - b);
-	return { cpuUs: runs[Math.floor(runs.length / 2)] as number, grownBytes };
+/** Repetitions per measure (fresh receivers each), after one discarded warm-up repetition. */
+const RECEIVE_REPETITIONS = 9;
+/** Within a repetition the two models take this many turns each at applying the edits. */
+const TURNS = 20;
+/** Edits of the whole-list row: after each, all REMOTE_MATERIALS are re-read, as the app's list does. */
+const LIST_READ_EDITS = 250;
+
+/** One model's receiving side: its recorded updates and what runs after each applied edit. */
+interface Pass {
+	readonly rec: Recorded;
+	/** Run after each applied edit (`index`: which edit) when given. */
+	readonly read?: (doc: Y.Doc, index: number) => unknown;
 }
 
-function remoteEditCost(random: () => number, pick: <T>(items: readonly T[]) => T): void {
+/** A fresh replica holding the list (the setup updates applied), and its encoded size then. */
+function receiver(pass: Pass): { doc: Y.Doc; before: number } {
+	const doc = new Y.Doc();
+	for (const update of pass.rec.setup) Y.applyUpdate(doc, update, REMOTE);
+	return { doc, before: Y.encodeStateAsUpdate(doc).byteLength };
+}
+
+/** Applies edits `from`…`to` (exclusive) to `doc`, reading after each; the process CPU µs used. */
+function applyTurn(pass: Pass, doc: Y.Doc, from: number, to: number): number {
+	const updates = pass.rec.edits;
+	const read = pass.read;
+	const start = process.cpuUsage();
+	for (let i = from; i < to; i++) {
+		Y.applyUpdate(doc, updates[i] as Uint8Array, REMOTE);
+		if (read) read(doc, i);
+	}
+	const used = process.cpuUsage(start);
+	return used.user + used.system;
+}
+
+/**
+ * The same measure for both models, interleaved: each repetition gives each model a fresh receiver,
+ * and the two apply the edits in TURNS turns each (who goes first alternating), so load that
+ * drifts over the run — a shared machine — and GC work left by a turn fall on both alike. CPU per
+ * applied edit is the median over repetitions; the ratio is the median of the repetitions' own
+ * ratios, with their range.
+ */
+function compare(ours: Pass, plain: Pass, edits: number) {
+	const runs: Array<{ ours: number; plain: number }> = [];
+	let grown = { ours: 0, plain: 0 };
+	for (let r = -1; r < RECEIVE_REPETITIONS; r++) {
+		const o = receiver(ours);
+		const p = receiver(plain);
+		let oursUs = 0;
+		let plainUs = 0;
+		const turnEdits = Math.ceil(edits / TURNS);
+		for (let from = 0, turn = 0; from < edits; from += turnEdits, turn++) {
+			const to = Math.min(edits, from + turnEdits);
+			if ((turn + r) % 2 === 0) {
+				oursUs += applyTurn(ours, o.doc, from, to);
+				plainUs += applyTurn(plain, p.doc, from, to);
+			} else {
+				plainUs += applyTurn(plain, p.doc, from, to);
+				oursUs += applyTurn(ours, o.doc, from, to);
+			}
+		}
+		// r = -1 is the warm-up.
+		if (r >= 0) runs.push({ ours: oursUs / edits, plain: plainUs / edits });
+		grown = {
+			ours: Y.encodeStateAsUpdate(o.doc).byteLength - o.before,
+			plain: Y.encodeStateAsUpdate(p.doc).byteLength - p.before
+		};
+	}
+	const mid = (values: number[]) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)] as number;
+	const ratios = runs.map((run) => run.ours / run.plain).sort((x, y) => x - y);
+	return {
+		ours: mid(runs.map((run) => run.ours)),
+		plain: mid(runs.map((run) => run.plain)),
+		ratio: mid(ratios.slice()),
+		ratioRange: [ratios[0] as number, ratios.at(-1) as number] as const,
+		grown
+	};
+}
+
+/** Its own stream of the seed, so `BENCH_PART=receive` (this part alone) replays the same edits. */
+function remoteEditCost(seed: number): void {
+	const random = seededRandom(seed + 1);
+	const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
 	const edits: FieldEdit[] = Array.from({ length: REMOTE_EDITS }, () => {
 		const roll = random();
 		const values: FieldEdit['values'] =
@@ -260,29 +323,31 @@ function remoteEditCost(random: () => number, pick: <T>(items: readonly T[]) => 
 		};
 	}, edits);
 	const reader = replica('receiver');
-	const readOurs = (doc: Y.Doc, id: string) => new MaterialListDoc(doc, JOB_ID, reader.ctx).read(id);
-	const readPlain = (doc: Y.Doc, id: string) => (doc.getMap('materials').get(id) as Y.Map<unknown>).toJSON();
-	const oursApply = receive(ours);
-	const plainApply = receive(plain);
-	const oursRead = receive(ours, readOurs, materials);
-	const plainRead = receive(plain, readPlain, materials);
+	const readOne = (doc: Y.Doc, i: number) =>
+		new MaterialListDoc(doc, JOB_ID, reader.ctx).read(ours.ids[materials[i] as number] as string);
+	const readOnePlain = (doc: Y.Doc, i: number) =>
+		(doc.getMap('materials').get(plain.ids[materials[i] as number] as string) as Y.Map<unknown>).toJSON();
+	// What the app's material list does on every document update (src/lib/job/MaterialList.svelte).
+	const readAll = (doc: Y.Doc) => new MaterialListDoc(doc, JOB_ID, reader.ctx).list();
+	const readAllPlain = (doc: Y.Doc) => doc.getMap('materials').toJSON();
+	const apply = compare({ rec: ours }, { rec: plain }, REMOTE_EDITS);
+	const withRead = compare({ rec: ours, read: readOne }, { rec: plain, read: readOnePlain }, REMOTE_EDITS);
+	const withList = compare({ rec: ours, read: readAll }, { rec: plain, read: readAllPlain }, LIST_READ_EDITS);
 	const mean = (updates: readonly Uint8Array[]) =>
 		updates.reduce((sum, u) => sum + u.byteLength, 0) / updates.length;
 	const us = (value: number) => `${value.toFixed(1)} µs`;
 	const bytes = (value: number) => `${value.toFixed(1)} B`;
 	const x = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+	const xr = (c: ReturnType<typeof compare>) =>
+		`${c.ratio.toFixed(2)}× (${c.ratioRange[0].toFixed(2)}–${c.ratioRange[1].toFixed(2)})`;
 	const rows: Array<[string, string, string, string]> = [
+		['CPU per applied remote edit', us(apply.ours), us(apply.plain), xr(apply)],
+		['CPU per applied edit + read of the material', us(withRead.ours), us(withRead.plain), xr(withRead)],
 		[
-			'CPU per applied remote edit',
-			us(oursApply.cpuUs),
-			us(plainApply.cpuUs),
-			x(oursApply.cpuUs, plainApply.cpuUs)
-		],
-		[
-			'CPU per applied edit + read of the material',
-			us(oursRead.cpuUs),
-			us(plainRead.cpuUs),
-			x(oursRead.cpuUs, plainRead.cpuUs)
+			`CPU per applied edit + read of all ${REMOTE_MATERIALS} (first ${LIST_READ_EDITS} edits)`,
+			us(withList.ours),
+			us(withList.plain),
+			xr(withList)
 		],
 		[
 			'update bytes per edit (on the wire)',
@@ -292,13 +357,13 @@ function remoteEditCost(random: () => number, pick: <T>(items: readonly T[]) => 
 		],
 		[
 			'document growth per edit (encoded)',
-			bytes(oursApply.grownBytes / REMOTE_EDITS),
-			bytes(plainApply.grownBytes / REMOTE_EDITS),
-			x(oursApply.grownBytes, plainApply.grownBytes)
+			bytes(apply.grown.ours / REMOTE_EDITS),
+			bytes(apply.grown.plain / REMOTE_EDITS),
+			x(apply.grown.ours, apply.grown.plain)
 		]
 	];
 	console.log(
-		`\nreceiving device: ${REMOTE_EDITS.toLocaleString('en-US')} field edits of ${REMOTE_MATERIALS} materials, each its own update, applied to a replica holding the list (median of ${REPETITIONS} receivers; process CPU, user + system)`
+		`\nreceiving device: ${REMOTE_EDITS.toLocaleString('en-US')} field edits of ${REMOTE_MATERIALS} materials, each its own update, applied to a replica holding the list (${RECEIVE_REPETITIONS} repetitions after a warm-up, each a fresh receiver per model, the two taking ${TURNS} turns each; process CPU, user + system, median; ratio: median of the repetitions' own ratios, and their range)`
 	);
 	const header = ['measure', 'product entries', 'plain Y.Map keys', 'entries / plain'];
 	const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
