@@ -1,4 +1,4 @@
-import type { DocStore } from './docs/store.ts';
+import type { DocStore, HeldState } from './docs/store.ts';
 import { metrics } from './metrics.ts';
 
 /**
@@ -21,7 +21,8 @@ export function countStoreFailures(store: DocStore): DocStore {
 			store.appendUpdate(docName, update)
 		),
 		load: counted('load', (docName: string) => store.load(docName)),
-		compact: counted('compact', (docName: string) => store.compact(docName)),
+		loadHeld: counted('load', (docName: string) => store.loadHeld(docName)),
+		compact: counted('compact', (docName: string, held?: HeldState) => store.compact(docName, held)),
 		flush: () => store.flush(),
 		get pendingAppends() {
 			return store.pendingAppends;

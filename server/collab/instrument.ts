@@ -26,7 +26,8 @@ export function instrumentDocStore(store: DocStore): DocStore {
 	return {
 		appendUpdate: (docName, update) => timed('append', () => store.appendUpdate(docName, update)),
 		load: (docName) => timed('load', () => store.load(docName)),
-		compact: (docName) => timed('compact', () => store.compact(docName)),
+		loadHeld: (docName) => timed('load', () => store.loadHeld(docName)),
+		compact: (docName, held) => timed('compact', () => store.compact(docName, held)),
 		flush: () => store.flush(),
 		get pendingAppends() {
 			return store.pendingAppends;

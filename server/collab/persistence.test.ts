@@ -94,7 +94,8 @@ function delayedAppends(store: DocStore, before: () => Promise<void>): DocStore 
 	return {
 		appendUpdate: (name, update) => before().then(() => store.appendUpdate(name, update)),
 		load: (name) => store.load(name),
-		compact: (name) => store.compact(name),
+		loadHeld: (name) => store.loadHeld(name),
+		compact: (name, held) => store.compact(name, held),
 		flush: () => store.flush(),
 		close: () => store.close(),
 		get pendingAppends() {

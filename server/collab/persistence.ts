@@ -10,7 +10,7 @@ import { isTransactionOrigin } from '@hocuspocus/server';
 import pino, { type Logger } from 'pino';
 import * as Y from 'yjs';
 import { encodeDurableAck } from '../../wire/durability.ts';
-import type { DocStore } from '../docs/store.ts';
+import type { DocStore, HeldBasis, HeldState, Seq } from '../docs/store.ts';
 import { DurableClock } from './durable-clock.ts';
 
 /** Tunables of the persistence extension (units in the names). */
@@ -107,7 +107,8 @@ interface DocState {
 	unacked: number;
 	oldestUnackedAt: number;
 	ackScheduled: boolean;
-	compacting: boolean;
+	/** The compaction running now, if any. */
+	compacting: Promise<void> | null;
 	/**
 	 * Connections owed an ack: per client, the clock the connection's own updates reached and the
 	 * durable clock it was last told. An ack goes to a connection when a commit moved its own
@@ -116,6 +117,10 @@ interface DocState {
 	owed: Map<Connection, Map<number, Owed>>;
 	/** `whenDurable` calls still waiting for this document's durable state. */
 	waiters: Set<DurableWaiter>;
+	/** What `document` is known to contain of the stored state: lets compaction write it as is. */
+	basis: HeldBasis;
+	/** This document's appends not yet settled (unload waits for them before compacting). */
+	appending: Set<Promise<void>>;
 }
 
 /**
@@ -128,7 +133,10 @@ interface DocState {
  *   get a stateless `khs:durable` ack with the durable state vector (see `wire/durability.ts`); every
  *   connection also gets one when it connects.
  * - Compaction runs in the background after `compactEveryUpdates` appends (and on unload); it never
- *   blocks message handling, and it is safe against other instances (see `DocStore.compact`).
+ *   blocks message handling, and it is safe against other instances (see `DocStore.compact`). It
+ *   hands the store the document as held in memory, with the log rows it is known to contain (those
+ *   loaded with it and those appended from it), so the store writes that state as the snapshot
+ *   instead of applying the snapshot and log again.
  *
  * Origins (Hocuspocus 4 `isTransactionOrigin`): `connection` and `local` (server-side transactions,
  * e.g. compensating writes, REST pushes) are logged. `redis` — an update another instance received
@@ -155,12 +163,12 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		promise.then(forget, forget);
 	}
 
-	async function appendWithRetry(documentName: string, update: Uint8Array): Promise<boolean> {
+	/** The committed row's seq, or `null` when the append was given up. */
+	async function appendWithRetry(documentName: string, update: Uint8Array): Promise<Seq | null> {
 		let delayMs = settings.appendRetryDelayMs;
 		for (let attempt = 0; ; attempt++) {
 			try {
-				await store.appendUpdate(documentName, update);
-				return true;
+				return await store.appendUpdate(documentName, update);
 			} catch (error) {
 				const giveUp = attempt >= settings.appendRetries || (error as { code?: string }).code === 'CLOSED';
 				// Attempts 0, 1, 2, 4, 8…: an outage of minutes under load must not flood the log.
@@ -170,7 +178,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 						giveUp ? 'update NOT durable: giving up' : 'append failed, retrying'
 					);
 				}
-				if (giveUp) return false;
+				if (giveUp) return null;
 				// Backoff of a retry, not a wait standing in for a condition.
 				await new Promise((resolve) => setTimeout(resolve, delayMs));
 				delayMs = Math.min(delayMs * 2, settings.appendRetryMaxDelayMs);
@@ -255,38 +263,60 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		state.owed.set(connection, owed);
 	}
 
-	function compactInBackground(documentName: string, state: DocState | undefined): void {
-		if (state?.compacting) return;
-		if (state) {
-			state.compacting = true;
-			state.appendedSinceCompaction = 0;
-		}
+	/**
+	 * The document as held now: its state encoded in this tick, with the rows committed so far (all
+	 * applied to it before they were appended; an append still in flight is not named and stays).
+	 */
+	function heldNow(state: DocState): HeldState {
+		return {
+			state: Y.encodeStateAsUpdate(state.document),
+			basis: { snapshotVersion: state.basis.snapshotVersion, seqs: new Set(state.basis.seqs) }
+		};
+	}
+
+	/** Compacts `state`'s document from its held copy; `live`: it stays loaded (and may compact again). */
+	function compactInBackground(documentName: string, state: DocState, live: boolean): void {
+		if (state.compacting) return;
+		state.appendedSinceCompaction = 0;
+		const held = heldNow(state);
 		const started = performance.now();
 		const run = store
-			.compact(documentName)
+			.compact(documentName, held)
 			.then((result) => {
-				logger.debug({ documentName, ...result, ms: Math.round(performance.now() - started) }, 'compacted');
+				// The copy now contains the snapshot written from it; a folded log leaves that unknown.
+				state.basis.snapshotVersion = result.heldVersion;
+				for (const seq of held.basis.seqs) state.basis.seqs.delete(seq);
+				const { foldedUpdates, snapshotBytes, heldVersion } = result;
+				const ms = Math.round(performance.now() - started);
+				logger.debug(
+					{ documentName, foldedUpdates, snapshotBytes, fromMemory: heldVersion !== null, ms, live },
+					'compacted'
+				);
 			})
 			.catch((error: unknown) => {
 				logger.error({ err: error, documentName }, 'compaction failed');
 			})
 			.finally(() => {
-				if (state) state.compacting = false;
+				state.compacting = null;
 			});
+		state.compacting = run;
 		track(run);
 	}
 
+	/** `holder`: the loaded document the update was applied to, whose copy then contains the row. */
 	async function persist(
 		documentName: string,
 		update: Uint8Array,
-		meta: ReturnType<typeof Y.parseUpdateMeta>
+		meta: ReturnType<typeof Y.parseUpdateMeta>,
+		holder: DocState | undefined
 	) {
 		const appendedAt = performance.now();
 		pendingAppends++;
 		const committed = await appendWithRetry(documentName, update).finally(() => {
 			pendingAppends--;
 		});
-		if (!committed) {
+		if (committed !== null) holder?.basis.seqs.add(committed);
+		if (committed === null) {
 			// Its structs never become durable, so nothing waiting on them may wait on.
 			const state = docs.get(documentName);
 			if (state) failWaiters(state, 'append_given_up', documentName);
@@ -303,7 +333,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		scheduleAck(documentName, state);
 		state.appendedSinceCompaction++;
 		if (state.appendedSinceCompaction >= settings.compactEveryUpdates && !destroyed) {
-			compactInBackground(documentName, state);
+			compactInBackground(documentName, state, true);
 		}
 	}
 
@@ -318,8 +348,8 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 			// Appends of this document from before an unload may still be in flight: wait, so the loaded
 			// state (and so the initial durable vector) includes them.
 			await store.flush();
-			const state = await store.load(documentName);
-			if (state) Y.applyUpdate(document, state);
+			const stored = await store.loadHeld(documentName);
+			if (stored) Y.applyUpdate(document, stored.state);
 			docs.set(documentName, {
 				document,
 				clock: new DurableClock(Y.decodeStateVector(Y.encodeStateVector(document))),
@@ -327,9 +357,11 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				unacked: 0,
 				oldestUnackedAt: 0,
 				ackScheduled: false,
-				compacting: false,
+				compacting: null,
 				owed: new Map(),
-				waiters: new Set()
+				waiters: new Set(),
+				basis: stored?.basis ?? { snapshotVersion: 0, seqs: new Set() },
+				appending: new Set()
 			});
 		},
 
@@ -348,7 +380,13 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				const state = docs.get(documentName);
 				if (state && isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'connection')
 					owe(state, transactionOrigin.connection, meta.to);
-				track(persist(documentName, update, meta));
+				const appended = persist(documentName, update, meta, state);
+				track(appended);
+				if (state) {
+					state.appending.add(appended);
+					const settled = () => state.appending.delete(appended);
+					appended.then(settled, settled);
+				}
 			} catch (error) {
 				logger.error({ err: error, documentName }, 'cannot persist update');
 			}
@@ -373,9 +411,13 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 			const state = docs.get(documentName);
 			docs.delete(documentName);
 			if (state) failWaiters(state, 'not_loaded', documentName);
-			if (settings.compactOnUnload && state && state.appendedSinceCompaction > 0 && !destroyed) {
-				// Wait for its appends first so the compaction folds them in.
-				track(store.flush().then(() => compactInBackground(documentName, undefined)));
+			const changed = state && (state.appendedSinceCompaction > 0 || state.appending.size > 0);
+			if (settings.compactOnUnload && state && changed && !destroyed) {
+				// After its appends (so their rows are named) and a compaction still running (which would
+				// make this one a no-op). The destroyed Y.Doc still holds its structs (Yjs' destroy only
+				// detaches it from providers and parents), so it can still be encoded.
+				const settled = Promise.allSettled([...state.appending, state.compacting]);
+				track(settled.then(() => compactInBackground(documentName, state, false)));
 			}
 		},
 

@@ -203,6 +203,59 @@ export function describeDocStoreContract(name: string, make: () => Promise<Store
 			await expect(store.compact('bad')).rejects.toMatchObject({ code: 'CORRUPT_UPDATE' });
 		});
 
+		it('a held copy becomes the snapshot without the log being read back; rows it lacks stay', async () => {
+			const a = setUpdate('a', 1);
+			const first = await store.appendUpdate('held', a);
+			const loaded = await store.loadHeld('held');
+			expect(loaded?.basis).toEqual({ snapshotVersion: 0, seqs: new Set([first]) });
+			const copy = new Y.Doc();
+			Y.applyUpdate(copy, loaded?.state ?? new Uint8Array());
+			// The holder's own edit, applied and then appended: its seq joins the basis.
+			copy.getMap('m').set('b', 2);
+			const own = await store.appendUpdate('held', Y.encodeStateAsUpdate(copy));
+			// Another instance's row the copy never saw, and a second copy of a row it has.
+			await store.appendUpdate('held', setUpdate('elsewhere', 3));
+			await store.appendUpdate('held', a);
+			const probe = instrument(db);
+			const basis = { snapshotVersion: 0, seqs: new Set([first, own]) };
+			const result = await createDocStore(probe.db).compact('held', {
+				state: Y.encodeStateAsUpdate(copy),
+				basis
+			});
+			expect(result).toMatchObject({ foldedUpdates: 3, heldVersion: 1 });
+			expect(probe.count('SELECT seq, payload FROM doc_updates WHERE doc_name = $1 ORDER BY seq')).toBe(0);
+			expect(mapOf(await store.load('held'))).toEqual({ a: 1, b: 2, elsewhere: 3 });
+			const { rows } = await db.query<{ n: number }>(
+				"SELECT count(*)::int AS n FROM doc_updates WHERE doc_name = 'held'"
+			);
+			// Only the row the copy lacks is left; the duplicate was checked to be contained.
+			expect(rows[0]?.n).toBe(1);
+			const again = await store.loadHeld('held');
+			expect(again?.basis.snapshotVersion).toBe(1);
+			copy.destroy();
+		});
+
+		it('a held copy is not written once the snapshot moved on; the log is folded instead', async () => {
+			await store.appendUpdate('moved', setUpdate('a', 1));
+			const stale = await store.loadHeld('moved');
+			if (!stale) throw new Error('not stored');
+			// Another instance appends and compacts: the snapshot now holds what the stale copy lacks.
+			await store.appendUpdate('moved', setUpdate('other', 2));
+			await store.compact('moved');
+			await store.appendUpdate('moved', setUpdate('later', 3));
+			const result = await store.compact('moved', stale);
+			expect(result).toMatchObject({ foldedUpdates: 1, heldVersion: null });
+			expect(mapOf(await store.load('moved'))).toEqual({ a: 1, other: 2, later: 3 });
+			// A first snapshot written meanwhile counts as moved on, too.
+			await store.appendUpdate('first', setUpdate('a', 1));
+			const none = await store.loadHeld('first');
+			if (!none) throw new Error('not stored');
+			await store.appendUpdate('first', setUpdate('b', 2));
+			await store.compact('first');
+			expect(await store.compact('first', none)).toMatchObject({ heldVersion: null });
+			expect(mapOf(await store.load('first'))).toEqual({ a: 1, b: 2 });
+		});
+
 		it('flush() waits for appends issued before it', async () => {
 			const appends = Array.from({ length: 50 }, (_, i) =>
 				store.appendUpdate('flush', setUpdate(`f${i}`, i))

@@ -44,30 +44,63 @@ export class DocStoreError extends Error {
 	}
 }
 
+/** A row number of the update log (`doc_updates.seq`, int8: see server/db/values.ts). */
+export type Seq = number | bigint;
+
+/**
+ * What a copy of a document held in memory is known to contain, so that `compact` can write the
+ * copy itself as the snapshot instead of reading the snapshot and every log row back and applying
+ * them again (bench:peers' profile: compaction on unload was 12 % of the server's busy time).
+ */
+export interface HeldBasis {
+	/** The snapshot version the copy contains (0: none written yet); `null`: not known. */
+	snapshotVersion: Seq | null;
+	/** Log rows the copy contains: those loaded with it, and those its holder appended after applying. */
+	seqs: Set<Seq>;
+}
+
+/** A document as its holder has it in memory: its encoded state and what that state contains. */
+export interface HeldState {
+	state: Uint8Array;
+	basis: HeldBasis;
+}
+
 /** What one compaction did. */
 export interface CompactResult {
 	/** Log rows folded into the snapshot and deleted. 0 → nothing to do, snapshot untouched. */
 	foldedUpdates: number;
 	/** Size of the snapshot written (or the existing one when nothing was folded). */
 	snapshotBytes: number;
+	/**
+	 * The snapshot version written from the held copy: the copy contains that snapshot. `null`: the
+	 * store folded the log instead (no held copy, or the snapshot had moved on) and the copy may lack
+	 * what the new snapshot holds.
+	 */
+	heldVersion: Seq | null;
 }
 
 /** Durable storage of Yjs documents: an append-only update log plus compacted snapshots. */
 export interface DocStore {
 	/**
-	 * Appends one Yjs update to `docName`'s log. Resolves only after the row is COMMITTED; concurrent
-	 * calls (any documents) share one multi-row INSERT (group commit), so throughput does not pay
-	 * one commit per update.
+	 * Appends one Yjs update to `docName`'s log and resolves with its row's seq only after the row is
+	 * COMMITTED; concurrent calls (any documents) share one multi-row INSERT (group commit), so
+	 * throughput does not pay one commit per update.
 	 */
-	appendUpdate(docName: string, update: Uint8Array): Promise<void>;
+	appendUpdate(docName: string, update: Uint8Array): Promise<Seq>;
 	/** The document's full state (snapshot plus every log row) as one update; `null` if never written. */
 	load(docName: string): Promise<Uint8Array | null>;
+	/** `load`, plus the basis a holder of the state hands to `compact` later. */
+	loadHeld(docName: string): Promise<HeldState | null>;
 	/**
-	 * Folds the log rows present now into the snapshot and deletes exactly those rows, in one
-	 * transaction under the snapshot row's lock. Safe to run concurrently with appends and with
-	 * compactions of other instances.
+	 * Folds the log rows present now into the snapshot and deletes exactly those rows. Safe to run
+	 * concurrently with appends and with compactions of other instances.
+	 *
+	 * With `held`, and while the snapshot row still has the version `held` contains, `held.state`
+	 * becomes the snapshot, and the rows it is known to contain are deleted (plus those of the others
+	 * it is checked to contain); rows it may lack stay in the log. Otherwise it folds the log under the
+	 * snapshot row's lock, as without `held`.
 	 */
-	compact(docName: string): Promise<CompactResult>;
+	compact(docName: string, held?: HeldState): Promise<CompactResult>;
 	/** Resolves when every append issued before the call has committed (or failed). */
 	flush(): Promise<void>;
 	/** Appends waiting for or inside a group commit. */
@@ -79,7 +112,7 @@ export interface DocStore {
 interface PendingAppend {
 	docName: string;
 	update: Uint8Array;
-	resolve(): void;
+	resolve(seq: Seq): void;
 	reject(error: unknown): void;
 }
 
@@ -88,10 +121,7 @@ interface PendingAppend {
  * "Yjs"). All rows in ONE Yjs transaction: Yjs then cleans up (merges structs, runs GC) once, not per
  * row — a snapshot plus 500 list edits folded in 2.7–2.9 ms instead of 3.5–5.0 ms (2026-12-02).
  */
-function merge(
-	docName: string,
-	rows: readonly { seq: number | bigint; payload: Uint8Array | null }[]
-): Y.Doc {
+function merge(docName: string, rows: readonly { seq: Seq; payload: Uint8Array | null }[]): Y.Doc {
 	const doc = new Y.Doc();
 	let current: (typeof rows)[number] | undefined;
 	try {
@@ -114,10 +144,35 @@ function merge(
  * snapshot we already read lacks them.
  */
 const LOAD_SQL = `
-	SELECT -1::int8 AS seq, state AS payload FROM doc_snapshots WHERE doc_name = $1
+	SELECT -1::int8 AS seq, state AS payload, version FROM doc_snapshots WHERE doc_name = $1
 	UNION ALL
-	SELECT seq, payload FROM doc_updates WHERE doc_name = $1
+	SELECT seq, payload, NULL FROM doc_updates WHERE doc_name = $1
 	ORDER BY seq`;
+
+/**
+ * Held compaction's compare-and-set: the held state becomes the snapshot only while the row has the
+ * version the state contains, and the rows folded are deleted in the same statement (so in the
+ * same transaction). A compactor that locked the row first makes this one match nothing; one that
+ * comes later waits for the row lock and then sees the new version. $1 name, $2 state, $3 version
+ * held, $4 seqs to delete.
+ */
+function heldCompactionSql(firstSnapshot: boolean): string {
+	const write = firstSnapshot
+		? `INSERT INTO doc_snapshots AS s (doc_name, state, version) VALUES ($1, $2, 1)
+			ON CONFLICT (doc_name) DO UPDATE SET state = EXCLUDED.state, version = s.version + 1, updated_at = now()
+			WHERE s.version = $3::int8
+			RETURNING s.version`
+		: `UPDATE doc_snapshots SET state = $2, version = version + 1, updated_at = now()
+			WHERE doc_name = $1 AND version = $3::int8
+			RETURNING version`;
+	return `
+	WITH snapshot AS (${write}),
+	folded AS (
+		DELETE FROM doc_updates WHERE doc_name = $1 AND seq = ANY($4::int8[]) AND EXISTS (SELECT FROM snapshot)
+		RETURNING 1
+	)
+	SELECT (SELECT version FROM snapshot) AS version, (SELECT count(*) FROM folded)::int AS folded`;
+}
 
 /** Creates a document store over the `doc_updates` / `doc_snapshots` tables (migration 001). */
 export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}): DocStore {
@@ -144,14 +199,23 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 		return batch;
 	}
 
-	async function writeBatch(batch: PendingAppend[]): Promise<void> {
+	/**
+	 * Inserts a batch; resolves with the rows' seqs in the batch's order (RETURNING follows VALUES).
+	 * Were they ever handed out of order, a document's held basis would name another document's row,
+	 * which its compaction cannot delete (`doc_name = $1`), and miss its own, which it then checks.
+	 */
+	async function writeBatch(batch: PendingAppend[]): Promise<Seq[]> {
 		const params: unknown[] = [];
 		const values = batch.map((item, i) => {
 			params.push(item.docName, item.update);
 			return `($${2 * i + 1}, $${2 * i + 2})`;
 		});
 		// One statement is one transaction: one commit (one fsync) for the whole batch.
-		await db.query(`INSERT INTO doc_updates (doc_name, payload) VALUES ${values.join(', ')}`, params);
+		const { rows } = await db.query<{ seq: Seq }>(
+			`INSERT INTO doc_updates (doc_name, payload) VALUES ${values.join(', ')} RETURNING seq`,
+			params
+		);
+		return rows.map((row) => row.seq);
 	}
 
 	/**
@@ -167,8 +231,8 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 		while (queue.length > 0) {
 			const batch = takeBatch();
 			try {
-				await writeBatch(batch);
-				for (const item of batch) item.resolve();
+				const seqs = await writeBatch(batch);
+				for (const [i, item] of batch.entries()) item.resolve(seqs[i] as Seq);
 			} catch (error) {
 				for (const item of batch) item.reject(error);
 			} finally {
@@ -185,7 +249,7 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 
 		appendUpdate(docName, update) {
 			if (closed) return Promise.reject(new DocStoreError('CLOSED', 'document store is closed'));
-			const appended = new Promise<void>((resolve, reject) => {
+			const appended = new Promise<Seq>((resolve, reject) => {
 				queue.push({ docName, update, resolve, reject });
 				pending++;
 				if (!draining) {
@@ -203,19 +267,33 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 		},
 
 		async load(docName) {
-			const { rows } = await db.query<{ seq: number | bigint; payload: Uint8Array | null }>(LOAD_SQL, [
-				docName
-			]);
+			return (await this.loadHeld(docName))?.state ?? null;
+		},
+
+		async loadHeld(docName) {
+			const { rows } = await db.query<{ seq: Seq; payload: Uint8Array | null; version: Seq | null }>(
+				LOAD_SQL,
+				[docName]
+			);
 			if (rows.length === 0) return null;
 			const doc = merge(docName, rows);
 			try {
-				return Y.encodeStateAsUpdate(doc);
+				const snapshot = rows[0]?.seq === -1 ? rows[0] : undefined;
+				const seqs = new Set(rows.filter((row) => row !== snapshot).map((row) => row.seq));
+				return {
+					state: Y.encodeStateAsUpdate(doc),
+					basis: { snapshotVersion: snapshot?.version ?? 0, seqs }
+				};
 			} finally {
 				doc.destroy();
 			}
 		},
 
-		compact(docName) {
+		async compact(docName, held) {
+			if (held && held.basis.snapshotVersion !== null) {
+				const result = await compactHeld(db, docName, held, held.basis.snapshotVersion);
+				if (result) return result;
+			}
 			return db.transaction((tx) => compactIn(tx, docName));
 		},
 
@@ -224,6 +302,44 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 			await this.flush();
 		}
 	};
+}
+
+/**
+ * `compact` from a held copy: `null` when the snapshot row no longer has the copy's version (another
+ * instance compacted). Rows the basis does not name (another instance's appends, or an append whose
+ * commit was reported failed and retried) are deleted only when the copy is checked to contain them.
+ */
+async function compactHeld(
+	db: Db,
+	docName: string,
+	held: HeldState,
+	snapshotVersion: Seq
+): Promise<CompactResult | null> {
+	const known = [...held.basis.seqs];
+	const others = await db.query<{ seq: Seq; payload: Uint8Array }>(
+		'SELECT seq, payload FROM doc_updates WHERE doc_name = $1 AND seq <> ALL($2::int8[])',
+		[docName, known]
+	);
+	if (others.rows.length > 0) {
+		const contains = heldSnapshot(held.state);
+		for (const row of others.rows) if (Y.snapshotContainsUpdate(contains, row.payload)) known.push(row.seq);
+	}
+	const { rows } = await db.query<{ version: Seq | null; folded: number }>(
+		heldCompactionSql(Number(snapshotVersion) === 0),
+		[docName, held.state, snapshotVersion, known]
+	);
+	const version = rows[0]?.version ?? null;
+	if (version === null) return null;
+	return { foldedUpdates: rows[0]?.folded ?? 0, snapshotBytes: held.state.byteLength, heldVersion: version };
+}
+
+/** The state vector and delete set of an encoded document: what `snapshotContainsUpdate` compares. */
+function heldSnapshot(state: Uint8Array): Y.Snapshot {
+	const { ds } = Y.decodeUpdate(state);
+	return Y.createSnapshot(
+		ds as Parameters<typeof Y.createSnapshot>[0],
+		Y.decodeStateVector(Y.encodeStateVectorFromUpdate(state))
+	);
 }
 
 async function compactIn(tx: Tx, docName: string): Promise<CompactResult> {
@@ -242,11 +358,12 @@ async function compactIn(tx: Tx, docName: string): Promise<CompactResult> {
 	const state = snapshot.rows[0]?.state ?? null;
 	// Read after taking the lock (READ COMMITTED: each statement sees what is committed when it
 	// starts), so rows a previous compactor deleted are gone and its snapshot is the one we hold.
-	const log = await tx.query<{ seq: number | bigint; payload: Uint8Array }>(
+	const log = await tx.query<{ seq: Seq; payload: Uint8Array }>(
 		'SELECT seq, payload FROM doc_updates WHERE doc_name = $1 ORDER BY seq',
 		[docName]
 	);
-	if (log.rows.length === 0) return { foldedUpdates: 0, snapshotBytes: state?.byteLength ?? 0 };
+	if (log.rows.length === 0)
+		return { foldedUpdates: 0, snapshotBytes: state?.byteLength ?? 0, heldVersion: null };
 	const doc = merge(docName, [{ seq: -1, payload: state }, ...log.rows]);
 	let encoded: Uint8Array;
 	try {
@@ -254,10 +371,10 @@ async function compactIn(tx: Tx, docName: string): Promise<CompactResult> {
 	} finally {
 		doc.destroy();
 	}
-	await tx.query('UPDATE doc_snapshots SET state = $2, updated_at = now() WHERE doc_name = $1', [
-		docName,
-		encoded
-	]);
+	await tx.query(
+		'UPDATE doc_snapshots SET state = $2, version = version + 1, updated_at = now() WHERE doc_name = $1',
+		[docName, encoded]
+	);
 	// Delete EXACTLY the rows folded in, never `seq <= max`: bigserial order is not commit order, so
 	// an update with a lower seq may commit after our read; it must stay in the log (loading reads
 	// snapshot + all rows, and re-applying a Yjs update already in the snapshot is harmless).
@@ -266,5 +383,5 @@ async function compactIn(tx: Tx, docName: string): Promise<CompactResult> {
 		docName,
 		seqs
 	]);
-	return { foldedUpdates: deleted.rowCount, snapshotBytes: encoded.byteLength };
+	return { foldedUpdates: deleted.rowCount, snapshotBytes: encoded.byteLength, heldVersion: null };
 }
