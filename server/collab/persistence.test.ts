@@ -6,6 +6,7 @@ import { isDurable, parseDurableAck } from '../../wire/durability.ts';
 import { migrate } from '../db/migrate.ts';
 import type { Db } from '../db/port.ts';
 import { openTestPgliteDb } from '../db/testing.ts';
+import { instrument, mapOf } from '../docs/store.contract.ts';
 import { createDocStore, type DocStore } from '../docs/store.ts';
 import { createPersistenceExtension, type PersistenceExtension } from './persistence.ts';
 
@@ -256,6 +257,26 @@ describe('persistence extension with a real Hocuspocus server and providers', ()
 		} finally {
 			await connection.disconnect();
 		}
+	});
+
+	it('compactions write the document held in memory: the log is never read back', async () => {
+		const probe = instrument(db);
+		const held = createPersistenceExtension({ store: createDocStore(probe.db), compactEveryUpdates: 5 });
+		const heldServer = await startServer(held);
+		const a = connect(heldServer, 'job:held');
+		await a.synced;
+		for (let i = 0; i < 12; i++) a.doc.getMap('m').set(`k${i}`, i);
+		await a.signal.until(() => durableNow(a), 'durable ack after 12 edits');
+		a.provider.destroy();
+		await heldServer.destroy();
+		await held.flush();
+		expect(probe.count('WITH snapshot AS')).toBeGreaterThanOrEqual(2);
+		expect(probe.count('SELECT seq, payload FROM doc_updates WHERE doc_name = $1 ORDER BY seq')).toBe(0);
+		expect(mapOf(await store.load('job:held'))).toEqual(a.doc.getMap('m').toJSON());
+		const { rows } = await db.query<{ n: number }>(
+			"SELECT count(*)::int AS n FROM doc_updates WHERE doc_name = 'job:held'"
+		);
+		expect(rows[0]?.n).toBe(0);
 	});
 
 	it('flush() waits for pending appends; Redis-origin updates are not logged again', async () => {
