@@ -367,7 +367,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 
 		// Never throws and never awaits the commit: Hocuspocus does not await onChange hook chains (a
 		// rejection would be unhandled) and later extensions' onChange would wait behind our commit.
-		async onChange({ documentName, update, transactionOrigin }: onChangePayload) {
+		async onChange({ documentName, document, update, transactionOrigin }: onChangePayload) {
 			try {
 				const meta = Y.parseUpdateMeta(update);
 				const remote = isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'redis';
@@ -380,11 +380,15 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				const state = docs.get(documentName);
 				if (state && isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'connection')
 					owe(state, transactionOrigin.connection, meta.to);
-				const appended = persist(documentName, update, meta, state);
+				// Hocuspocus' onChange chain can reach us after the document was unloaded and loaded again
+				// (fault suite, Postgres restarted): the new copy may lack this update, so only the copy it
+				// was applied to may count its row as contained.
+				const holder = state?.document === document ? state : undefined;
+				const appended = persist(documentName, update, meta, holder);
 				track(appended);
-				if (state) {
-					state.appending.add(appended);
-					const settled = () => state.appending.delete(appended);
+				if (holder) {
+					holder.appending.add(appended);
+					const settled = () => holder.appending.delete(appended);
 					appended.then(settled, settled);
 				}
 			} catch (error) {
@@ -408,7 +412,10 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		},
 
 		async afterUnloadDocument({ documentName }) {
+			// The name may already belong to a copy loaded since (Hocuspocus forgets a document before
+			// its unload hooks run): only a destroyed copy is the one unloaded.
 			const state = docs.get(documentName);
+			if (state && !state.document.isDestroyed) return;
 			docs.delete(documentName);
 			if (state) failWaiters(state, 'not_loaded', documentName);
 			const changed = state && (state.appendedSinceCompaction > 0 || state.appending.size > 0);
