@@ -279,6 +279,26 @@ describe('persistence extension with a real Hocuspocus server and providers', ()
 		expect(rows[0]?.n).toBe(0);
 	});
 
+	it('an update reported for a copy since replaced does not count as held by the new copy', async () => {
+		// Hocuspocus' onChange chain can arrive after the document was unloaded and loaded again (fault
+		// suite, Postgres restarted). Staged with the hooks directly: the new copy lacks the update, so
+		// its compaction must leave the update's row in the log.
+		const hooks = createPersistenceExtension({ store });
+		const name = 'job:replaced';
+		const old = new Y.Doc();
+		const fresh = new Y.Doc();
+		await hooks.onLoadDocument?.({ documentName: name, document: old } as never);
+		await hooks.onLoadDocument?.({ documentName: name, document: fresh } as never);
+		old.getMap('m').set('late', 1);
+		const update = Y.encodeStateAsUpdate(old);
+		await hooks.onChange?.({ documentName: name, document: old, update, transactionOrigin: null } as never);
+		await hooks.flush();
+		fresh.destroy();
+		await hooks.afterUnloadDocument?.({ documentName: name } as never);
+		await hooks.flush();
+		expect(mapOf(await store.load(name))).toEqual({ late: 1 });
+	});
+
 	it('flush() waits for pending appends; Redis-origin updates are not logged again', async () => {
 		const probe = createPersistenceExtension({ store });
 		const doc = new Y.Doc();

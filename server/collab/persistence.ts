@@ -274,8 +274,8 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		};
 	}
 
-	/** Compacts `state`'s document from its held copy; `live`: it stays loaded (and may compact again). */
-	function compactInBackground(documentName: string, state: DocState, live: boolean): void {
+	/** Compacts `state`'s document from its held copy. */
+	function compactInBackground(documentName: string, state: DocState): void {
 		if (state.compacting) return;
 		state.appendedSinceCompaction = 0;
 		const held = heldNow(state);
@@ -289,7 +289,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				const { foldedUpdates, snapshotBytes, heldVersion } = result;
 				const ms = Math.round(performance.now() - started);
 				logger.debug(
-					{ documentName, foldedUpdates, snapshotBytes, fromMemory: heldVersion !== null, ms, live },
+					{ documentName, foldedUpdates, snapshotBytes, fromMemory: heldVersion !== null, ms },
 					'compacted'
 				);
 			})
@@ -333,7 +333,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		scheduleAck(documentName, state);
 		state.appendedSinceCompaction++;
 		if (state.appendedSinceCompaction >= settings.compactEveryUpdates && !destroyed) {
-			compactInBackground(documentName, state, true);
+			compactInBackground(documentName, state);
 		}
 	}
 
@@ -424,7 +424,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 				// make this one a no-op). The destroyed Y.Doc still holds its structs (Yjs' destroy only
 				// detaches it from providers and parents), so it can still be encoded.
 				const settled = Promise.allSettled([...state.appending, state.compacting]);
-				track(settled.then(() => compactInBackground(documentName, state, false)));
+				track(settled.then(() => compactInBackground(documentName, state)));
 			}
 		},
 
