@@ -12,6 +12,9 @@ export async function fetchMetrics(url: string): Promise<string> {
 /** Document change → its rows committed (docs/architecture.md "Projection and change feed"). */
 export const projectionLagMetric = 'khs_projection_lag_seconds';
 
+/** An update applied on the server → its commit and the acks it makes due (server/collab/persistence.ts). */
+export const durabilityLagMetric = 'khs_durability_lag_seconds';
+
 /** Cumulative bucket counts of one Prometheus histogram, by upper bound (seconds). */
 export type Buckets = Map<number, number>;
 

@@ -47,6 +47,7 @@ import {
 	type Buckets,
 	bucketCount,
 	bucketQuantileMs,
+	durabilityLagMetric,
 	fetchMetrics,
 	parseHistogram,
 	projectionLagMetric
@@ -119,6 +120,12 @@ const metric = (name: string) => {
 	return name;
 };
 
+const serverLagMetrics = [projectionLagMetric, durabilityLagMetric];
+
+function readLags(metricsText: string): Map<string, Buckets> {
+	return new Map(serverLagMetrics.map((name) => [name, parseHistogram(metricsText, name)]));
+}
+
 function percentile(sorted: Float64Array, p: number): number {
 	if (sorted.length === 0) return Number.NaN;
 	return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
@@ -186,13 +193,13 @@ async function fanOut(
 	const gcAll = async () => {
 		for (const session of byPeer.values()) await session.request({ type: 'gc' });
 	};
-	/** Our server's projection lag over its measured windows (khs_projection_lag_seconds). */
-	const projectionLag: Buckets = new Map();
+	/** Our server's lag histograms over its measured windows (projection, durability). */
+	const lags = new Map<string, Buckets>(serverLagMetrics.map((name) => [name, new Map()]));
 	const window = async (id: PeerId, ms: number, measure: boolean) => {
 		await gcAll();
 		const peer = peers.find((p) => p.id === id) as Peer;
 		const metricsUrl = measure && id === 'khs' ? `${peer.server.http}/metrics` : undefined;
-		const lagBefore = metricsUrl && parseHistogram(await fetchMetrics(metricsUrl), projectionLagMetric);
+		const lagsBefore = metricsUrl && readLags(await fetchMetrics(metricsUrl));
 		const before = cpuSeconds(peer.server.pid) ?? 0;
 		const reply = await (byPeer.get(id) as ClientSession).request<'window'>({
 			type: 'load',
@@ -202,9 +209,10 @@ async function fanOut(
 			measure
 		});
 		const serverS = (cpuSeconds(peer.server.pid) ?? 0) - before;
-		if (metricsUrl && lagBefore) {
-			const lagAfter = parseHistogram(await fetchMetrics(metricsUrl), projectionLagMetric);
-			addBucketDelta(projectionLag, lagBefore, lagAfter);
+		if (metricsUrl && lagsBefore) {
+			const lagsAfter = readLags(await fetchMetrics(metricsUrl));
+			for (const [name, into] of lags)
+				addBucketDelta(into, lagsBefore.get(name) as Buckets, lagsAfter.get(name) as Buckets);
 		}
 		return { result: reply.result, serverS };
 	};
@@ -265,9 +273,25 @@ async function fanOut(
 			);
 			const acked = acks.reduce((sum, s) => sum + s.length, 0);
 			put(metric(`${prefix} edits acked durable / sent`), peer.id, `${acked}/${sent}`);
-			const lag = `${bucketQuantileMs(projectionLag, 50).toFixed(0)} / ${bucketQuantileMs(projectionLag, 99).toFixed(0)}`;
-			put(metric(`${prefix} projection lag p50 / p99 ms`), peer.id, `${lag} (${bucketCount(projectionLag)})`);
+			const quantiles = (buckets: Buckets, digits: number) =>
+				`${bucketQuantileMs(buckets, 50).toFixed(digits)} / ${bucketQuantileMs(buckets, 99).toFixed(digits)} (${bucketCount(buckets)})`;
+			put(
+				metric(`${prefix} durable at server p50 / p99 ms (apply → ack sent)`),
+				peer.id,
+				quantiles(lags.get(durabilityLagMetric) as Buckets, 1)
+			);
+			put(
+				metric(`${prefix} projection lag p50 / p99 ms`),
+				peer.id,
+				quantiles(lags.get(projectionLagMetric) as Buckets, 0)
+			);
 		}
+		const loop = (pick: (result: WindowResult) => number) => median(list.map(({ result }) => pick(result)));
+		put(
+			metric(`${prefix} load generator loop delay p99 / max ms`),
+			peer.id,
+			`${loop((r) => r.loopP99Ms).toFixed(1)} / ${loop((r) => r.loopMaxMs).toFixed(1)}`
+		);
 		put(metric(`${prefix} delivered / expected`), peer.id, `${deliveries}/${expected}`);
 		put(metric(`${prefix} sent / missed slots`), peer.id, `${sent}/${missed}`);
 	}

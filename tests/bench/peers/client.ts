@@ -55,6 +55,8 @@ export interface WindowResult {
 	 */
 	durableLatencies: number[];
 	sendingMs: number;
+	/** The load generator's own event-loop delay: a stall here delays every latency it measures. */
+	loopP99Ms: number;
 	loopMaxMs: number;
 }
 
@@ -292,6 +294,7 @@ async function load(ms: number, rate: number, slackMs: number, measure: boolean)
 		latencies: [],
 		durableLatencies: [],
 		sendingMs: 0,
+		loopP99Ms: 0,
 		loopMaxMs: 0
 	};
 	current = measure ? result : undefined;
@@ -342,6 +345,7 @@ async function load(ms: number, rate: number, slackMs: number, measure: boolean)
 	current = undefined;
 	sentAt.clear();
 	unacked.clear();
+	result.loopP99Ms = delay.percentile(99) / 1e6;
 	result.loopMaxMs = delay.max / 1e6;
 	return result;
 }
