@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Extension, Hocuspocus } from '@hocuspocus/server';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { type Authenticator, createSessionAuthenticator } from './auth/authenticator.ts';
 import { createLoginGate, type LoginGate } from './auth/login-gate.ts';
 import { createLoginLimiter, type LoginLimiter } from './auth/login-limiter.ts';
@@ -20,7 +20,7 @@ import { type CollabLimits, collabLimitDefaults, SocketCounter } from './collab/
 import { createLocalRevocationBus, type RevocationBus } from './collab/revocation-bus.ts';
 import { createRevocationHandler, sessionEndedBy } from './collab/revoke.ts';
 import { attachCollabSocket, type CollabSocket, closeCodes } from './collab/websocket.ts';
-import { wrapYWebsocket, yWebsocketRoute } from './collab/y-websocket-dialect.ts';
+import { wrapYWebsocket, type YWebsocketRoute, yWebsocketRoute } from './collab/y-websocket-dialect.ts';
 import type { Db } from './db/port.ts';
 import { serverDefaults } from './defaults.ts';
 import { httpDefaults } from './http/defaults.ts';
@@ -201,8 +201,26 @@ export async function createApp(options: AppOptions): Promise<App> {
 	});
 	const sockets = new Set<CollabSocket>();
 	const socketCounter = new SocketCounter(limits);
+	// One child for every socket: a pino child per socket was kept as long as the socket.
+	const collabLogger = logger.child({ subsystem: 'collab' });
+	/**
+	 * An upgraded socket, registered until it is gone. A function of its own, not a closure of the
+	 * upgrade handler: anything made there that the socket keeps (its `onGone`, a listener) would keep
+	 * the handler's scope — the upgrade request, its headers and head buffer — as long as the socket.
+	 */
+	function openCollabSocket(raw: WebSocket, req: IncomingMessage, yjs: YWebsocketRoute | undefined): void {
+		const address = req.socket.remoteAddress ?? '';
+		const dialect = yjs ? wrapYWebsocket(raw, yjs, collabLogger) : undefined;
+		socketCounter.opened(address);
+		const entry = attachCollabSocket(hocuspocus, dialect?.socket ?? raw, req, collabLogger, limits, () => {
+			sockets.delete(entry);
+			socketCounter.closed(address);
+		});
+		sockets.add(entry);
+		dialect?.start();
+	}
 	server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-		socket.on('error', () => socket.destroy());
+		socket.on('error', destroyOnError);
 		let url: URL;
 		try {
 			url = new URL(req.url ?? '/', 'http://localhost');
@@ -225,23 +243,7 @@ export async function createApp(options: AppOptions): Promise<App> {
 		hocuspocus
 			.hooks('onUpgrade', { request: req, socket, head, instance: hocuspocus })
 			.then(() => {
-				wss.handleUpgrade(req, socket, head, (raw) => {
-					const dialect = yjs ? wrapYWebsocket(raw, yjs, logger.child({ subsystem: 'collab' })) : undefined;
-					socketCounter.opened(address);
-					const entry = attachCollabSocket(
-						hocuspocus,
-						dialect?.socket ?? raw,
-						req,
-						logger.child({ subsystem: 'collab' }),
-						limits,
-						() => {
-							sockets.delete(entry);
-							socketCounter.closed(address);
-						}
-					);
-					sockets.add(entry);
-					dialect?.start();
-				});
+				wss.handleUpgrade(req, socket, head, (raw) => openCollabSocket(raw, req, yjs));
 			})
 			.catch((err: unknown) => {
 				// An extension vetoed the upgrade (Hocuspocus convention: reject, optionally with an error).
@@ -303,6 +305,11 @@ export async function createApp(options: AppOptions): Promise<App> {
 			return closing;
 		}
 	};
+}
+
+/** The 'error' listener of every upgrading socket (`this` is the socket): shared, it keeps nothing. */
+function destroyOnError(this: Duplex): void {
+	this.destroy();
 }
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {

@@ -1,0 +1,29 @@
+import type { IncomingMessage } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { toUpgradeRequest } from './websocket.ts';
+
+const upgrade = (url: string, headers: IncomingMessage['headers']) => ({ url, headers }) as IncomingMessage;
+
+describe('toUpgradeRequest', () => {
+	it('gives Hocuspocus an absolute URL and every header, as a Fetch Request would', () => {
+		const request = toUpgradeRequest(
+			upgrade('/collab?deviceId=phone-1', {
+				host: 'sync.example:3000',
+				'sec-websocket-protocol': ['a', 'b'],
+				'x-unset': undefined
+			})
+		);
+		expect(request.url).toBe('http://sync.example:3000/collab?deviceId=phone-1');
+		expect(new URL(request.url).searchParams.get('deviceId')).toBe('phone-1');
+		expect(request.headers.get('sec-websocket-protocol')).toBe('a, b');
+		expect(request.headers.has('x-unset')).toBe(false);
+		// Only what Hocuspocus reads: no Fetch Request (its AbortSignal and state) per socket.
+		expect(Object.keys(request).sort()).toEqual(['headers', 'url']);
+	});
+
+	it('survives a hostile Host header and header values the Fetch API rejects', () => {
+		const request = toUpgradeRequest(upgrade('/collab?deviceId=x', { host: 'bad host/?#', 'x-bad': 'a\u0000b' }));
+		expect(request.url).toBe('http://localhost/collab?deviceId=x');
+		expect(request.headers.has('x-bad')).toBe(false);
+	});
+});
