@@ -24,6 +24,7 @@ export function countStoreFailures(store: DocStore): DocStore {
 		loadHeld: counted('load', (docName: string) => store.loadHeld(docName)),
 		compact: counted('compact', (docName: string, held?: HeldState) => store.compact(docName, held)),
 		flush: () => store.flush(),
+		commitNow: () => store.commitNow(),
 		get pendingAppends() {
 			return store.pendingAppends;
 		},

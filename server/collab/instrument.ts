@@ -29,6 +29,7 @@ export function instrumentDocStore(store: DocStore): DocStore {
 		loadHeld: (docName) => timed('load', () => store.loadHeld(docName)),
 		compact: (docName, held) => timed('compact', () => store.compact(docName, held)),
 		flush: () => store.flush(),
+		commitNow: () => store.commitNow(),
 		get pendingAppends() {
 			return store.pendingAppends;
 		},

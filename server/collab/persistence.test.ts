@@ -98,6 +98,7 @@ function delayedAppends(store: DocStore, before: () => Promise<void>): DocStore 
 		loadHeld: (name) => store.loadHeld(name),
 		compact: (name, held) => store.compact(name, held),
 		flush: () => store.flush(),
+		commitNow: () => store.commitNow(),
 		close: () => store.close(),
 		get pendingAppends() {
 			return store.pendingAppends;
@@ -257,6 +258,39 @@ describe('persistence extension with a real Hocuspocus server and providers', ()
 		} finally {
 			await connection.disconnect();
 		}
+	});
+
+	it('whenDurable ends the group-commit window: a server-side writer does not wait for company', async () => {
+		// A window no test would wait out (the default is a few ms): only commitNow can commit in time.
+		const slowStore = createDocStore(db, { groupCommitWindowMs: 60_000 });
+		const onAppend: Array<() => void> = [];
+		const watched: DocStore = {
+			...slowStore,
+			appendUpdate(name, update) {
+				const appended = slowStore.appendUpdate(name, update);
+				for (const notify of onAppend.splice(0)) notify();
+				return appended;
+			}
+		};
+		const slow = createPersistenceExtension({ store: watched });
+		const slowServer = await startServer(slow);
+		// The waiter comes before the append reaches the store (right after the transaction), or after.
+		for (const waiterFirst of [true, false]) {
+			const name = `job:no-window-${waiterFirst}`;
+			const connection = await slowServer.hocuspocus.openDirectConnection(name, {});
+			try {
+				const queued = new Promise<void>((resolve) => onAppend.push(resolve));
+				await connection.transact((doc) => doc.getMap('m').set('at', 'once'));
+				const doc = connection.document as Y.Doc;
+				const wanted = new Map([[doc.clientID, Y.getState(doc.store, doc.clientID)]]);
+				if (!waiterFirst) await queued;
+				await slow.whenDurable(name, wanted);
+				expect(mapOf(await slowStore.load(name))).toEqual({ at: 'once' });
+			} finally {
+				await connection.disconnect();
+			}
+		}
+		await slowStore.close();
 	});
 
 	it('compactions write the document held in memory: the log is never read back', async () => {

@@ -312,9 +312,12 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 	) {
 		const appendedAt = performance.now();
 		pendingAppends++;
-		const committed = await appendWithRetry(documentName, update).finally(() => {
+		const appending = appendWithRetry(documentName, update).finally(() => {
 			pendingAppends--;
 		});
+		// A server-side writer (REST push) is waiting for this document: no window for company.
+		if ((docs.get(documentName)?.waiters.size ?? 0) > 0) store.commitNow();
+		const committed = await appending;
 		if (committed !== null) holder?.basis.seqs.add(committed);
 		if (committed === null) {
 			// Its structs never become durable, so nothing waiting on them may wait on.
@@ -440,6 +443,8 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 			if (destroyed) return Promise.reject(new NotDurableError('shut_down', documentName));
 			return new Promise<void>((resolve, reject) => {
 				state.waiters.add({ needs: stateVector, resolve, reject });
+				// Its appends may be queued already, waiting out the group-commit window.
+				store.commitNow();
 			});
 		},
 

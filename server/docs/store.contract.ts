@@ -256,6 +256,28 @@ export function describeDocStoreContract(name: string, make: () => Promise<Store
 			expect(mapOf(await store.load('first'))).toEqual({ a: 1, b: 2 });
 		});
 
+		it('commitNow() ends an open group-commit window, or spares the next append of an idle store one', async () => {
+			// A window no test would wait out: whatever commits, commitNow committed.
+			const slow = createDocStore(db, { groupCommitWindowMs: 60_000 });
+			const count = async () =>
+				(await db.query<{ n: number }>("SELECT count(*)::int AS n FROM doc_updates WHERE doc_name = 'now'"))
+					.rows[0]?.n;
+			const inWindow = slow.appendUpdate('now', setUpdate('a', 1));
+			expect(await count()).toBe(0);
+			slow.commitNow();
+			await inWindow;
+			expect(await count()).toBe(1);
+			slow.commitNow(); // idle: the next append starts its batch at once
+			await slow.appendUpdate('now', setUpdate('b', 2));
+			expect(await count()).toBe(2);
+			const waiting = slow.appendUpdate('now', setUpdate('c', 3)); // the skip was used up
+			expect(await count()).toBe(2);
+			slow.commitNow();
+			await waiting;
+			expect(mapOf(await slow.load('now'))).toEqual({ a: 1, b: 2, c: 3 });
+			await slow.close();
+		});
+
 		it('flush() waits for appends issued before it', async () => {
 			const appends = Array.from({ length: 50 }, (_, i) =>
 				store.appendUpdate('flush', setUpdate(`f${i}`, i))

@@ -103,6 +103,12 @@ export interface DocStore {
 	compact(docName: string, held?: HeldState): Promise<CompactResult>;
 	/** Resolves when every append issued before the call has committed (or failed). */
 	flush(): Promise<void>;
+	/**
+	 * Ends the group-commit window now, or skips the next one when none is open: a writer is waiting
+	 * for the commit (a REST push answers only once its updates are durable), and waiting for company
+	 * would only delay it. Batches still commit one at a time, in order.
+	 */
+	commitNow(): void;
 	/** Appends waiting for or inside a group commit. */
 	readonly pendingAppends: number;
 	/** Flushes, then rejects further appends with `DocStoreError('CLOSED')`. Does not close the `Db`. */
@@ -184,6 +190,10 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 	let pending = 0;
 	/** Settles when the latest append settles; batches commit in FIFO order, so all earlier ones have. */
 	let lastAppend: Promise<unknown> = Promise.resolve();
+	/** Ends the open group-commit window (`commitNow`); `undefined` when none is open. */
+	let endWindow: (() => void) | undefined;
+	/** `commitNow` came while no window was open: the next drain starts without one. */
+	let skipNextWindow = false;
 
 	function takeBatch(): PendingAppend[] {
 		let bytes = 0;
@@ -223,11 +233,23 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 	 * company; while a batch is being written, new appends queue up, and when it commits everything
 	 * queued goes out as the next batch. Under load the window is one commit's latency.
 	 */
+	function groupCommitWindow(): Promise<void> {
+		return new Promise<void>((resolve) => {
+			const timer = setTimeout(close, limits.groupCommitWindowMs);
+			function close() {
+				clearTimeout(timer);
+				endWindow = undefined;
+				resolve();
+			}
+			endWindow = close;
+		});
+	}
+
 	async function drain(): Promise<void> {
 		// Let appends arriving shortly after (the same tick, or the next few ms) share the first batch.
-		if (limits.groupCommitWindowMs > 0)
-			await new Promise((resolve) => setTimeout(resolve, limits.groupCommitWindowMs));
+		if (limits.groupCommitWindowMs > 0 && !skipNextWindow) await groupCommitWindow();
 		else await Promise.resolve();
+		skipNextWindow = false;
 		while (queue.length > 0) {
 			const batch = takeBatch();
 			try {
@@ -259,6 +281,12 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 			});
 			lastAppend = appended.catch(() => {});
 			return appended;
+		},
+
+		commitNow() {
+			if (endWindow) endWindow();
+			// A running drain takes what is queued without a window; only an idle store skips the next.
+			else if (!draining) skipNextWindow = true;
 		},
 
 		async flush() {
