@@ -361,7 +361,9 @@ try {
 				? []
 				: [
 						...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-						...(countStatements ? ['--import', './tests/bench/peers/pg-query-count.mjs'] : [])
+						...(countStatements ? ['--import', './tests/bench/peers/pg-query-count.mjs'] : []),
+						// Experiments with V8 flags on our server only, e.g. `--max-semi-space-size=16`.
+						...(env.BENCH_KHS_NODE_ARGS?.split(' ').filter(Boolean) ?? [])
 					];
 		const peer = await startPeer(id, database, runTag, nodeArgs);
 		const pinned = pin(peer.server.pid, serverCpu);
