@@ -9,13 +9,13 @@ describe('toUpgradeRequest', () => {
 		const request = toUpgradeRequest(
 			upgrade('/collab?deviceId=phone-1', {
 				host: 'sync.example:3000',
-				'sec-websocket-protocol': ['a', 'b'],
+				'x-multi': ['a', 'b'],
 				'x-unset': undefined
 			})
 		);
 		expect(request.url).toBe('http://sync.example:3000/collab?deviceId=phone-1');
 		expect(new URL(request.url).searchParams.get('deviceId')).toBe('phone-1');
-		expect(request.headers.get('sec-websocket-protocol')).toBe('a, b');
+		expect(request.headers.get('x-multi')).toBe('a, b');
 		expect(request.headers.has('x-unset')).toBe(false);
 		// Only what Hocuspocus reads: no Fetch Request (its AbortSignal and state) per socket.
 		expect(Object.keys(request).sort()).toEqual(['headers', 'url']);
