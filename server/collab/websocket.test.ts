@@ -22,7 +22,9 @@ describe('toUpgradeRequest', () => {
 	});
 
 	it('survives a hostile Host header and header values the Fetch API rejects', () => {
-		const request = toUpgradeRequest(upgrade('/collab?deviceId=x', { host: 'bad host/?#', 'x-bad': 'a\u0000b' }));
+		const request = toUpgradeRequest(
+			upgrade('/collab?deviceId=x', { host: 'bad host/?#', 'x-bad': 'a\u0000b' })
+		);
 		expect(request.url).toBe('http://localhost/collab?deviceId=x');
 		expect(request.headers.has('x-bad')).toBe(false);
 	});
