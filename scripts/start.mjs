@@ -23,6 +23,14 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire, registerHooks } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+
+// No growth of V8's young generation while the server starts: loading and migrating grew it to 32 MB
+// (14 MB resident) for good — RSS after start 115 MB, 100–102 MB without it (bench:peers memory
+// probe, 2026-12-02). The growth factor is the one young-generation setting V8 still reads after
+// start-up (a semi-space cap is a command-line flag only). The server allows growth, up to a cap,
+// once it listens (server/young-generation.ts).
+setFlagsFromString('--semi-space-growth-factor=1');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const builtFile = join(root, 'build', 'handler.js');

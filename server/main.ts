@@ -12,6 +12,7 @@ import { serverDefaults } from './defaults.ts';
 import { createLogger } from './logger.ts';
 import { loadPageHandler } from './pages.ts';
 import { seedDemoDocuments, seedDemoIfEmpty } from './seed/demo.ts';
+import { capYoungGeneration } from './young-generation.ts';
 
 async function main(): Promise<void> {
 	let config: ReturnType<typeof readConfig>;
@@ -54,6 +55,8 @@ async function main(): Promise<void> {
 	const { app } = server;
 	if (seeded) await seedDemoDocuments(app.hocuspocus, seeded, logger);
 	const port = await app.listen(config.port, config.host);
+	// Start-up is over (scripts/start.mjs held the young generation at its initial size until now).
+	capYoungGeneration();
 	logger.info({ host: config.host, port }, 'listening');
 
 	let stopping = false;
