@@ -1,7 +1,8 @@
 /**
  * `npm run bench:api` (README "Performance", "Sync API"): push throughput (operations/s, batches of 100) and pull
  * throughput (changes/s paging through 100,000 changes), each next to the same work done with plain
- * SQL on the same database in the same run, as a ratio. Real HTTP on 127.0.0.1, real Postgres
+ * SQL on the same database in the same run, as a ratio (the two alternate step by step, so noise hits
+ * both alike). Real HTTP on 127.0.0.1, real Postgres
  * (TEST_DATABASE_URL, default the local one), a fresh schema dropped at the end.
  *
  * Then the same pull (100,000 newer rows) and push again while a retention pass deletes ~100,000
@@ -31,17 +32,13 @@ function materialData(jobId: string, i: number) {
 	return { jobId, name: `item ${i}`, quantity: i % 7, unit: 'pcs', purchased: false };
 }
 
-// --- push: the API ---------------------------------------------------------------------------
-// Warm-up: load every list document once so the measurement is steady state, not first loads.
-await server.call(token, 'POST', '/api/sync/push', {
-	deviceId: 'bench',
-	operations: jobIds.map((jobId) =>
-		op({ type: 'create', entity: 'material', entityId: randomUUID(), data: materialData(jobId, 0) })
-	)
-});
-let started = performance.now();
-for (let b = 0; b < pushBatches; b++) {
-	// Each batch: 100 material creates over 10 job lists (10 documents, 10 projections).
+// Push and pull are each measured as API and plain-SQL steps that ALTERNATE (batch by batch, page
+// by page, who goes first switching every step), so the machine's noise — 2 shared cores — hits both
+// sides alike; measured one after the other, a burst of other work landing in one phase moved the
+// ratio by 2× between runs (2026-12-02: plain-SQL pull 44k–199k changes/s in one half hour).
+
+/** One batch through the API: 100 material creates over 10 job lists (10 documents, 10 projections). */
+async function apiPushBatch(): Promise<void> {
 	const operations = Array.from({ length: BATCH }, (_, i) =>
 		op({
 			type: 'create',
@@ -55,12 +52,9 @@ for (let b = 0; b < pushBatches; b++) {
 		throw new Error(`push failed: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
 	}
 }
-const apiPushSeconds = (performance.now() - started) / 1000;
-const apiPushOps = (pushBatches * BATCH) / apiPushSeconds;
 
-// --- push: plain SQL, same rows (entity rows through the triggers + idempotency rows) -------------
-started = performance.now();
-for (let b = 0; b < pushBatches; b++) {
+/** The same rows with plain SQL: entity rows through the triggers + idempotency rows, one transaction. */
+async function sqlPushBatch(): Promise<void> {
 	const rows = Array.from({ length: BATCH }, (_, i) => ({
 		id: randomUUID(),
 		jobId: jobIds[i % JOBS] as string,
@@ -83,8 +77,60 @@ for (let b = 0; b < pushBatches; b++) {
 		);
 	});
 }
-const sqlPushSeconds = (performance.now() - started) / 1000;
-const sqlPushOps = (pushBatches * BATCH) / sqlPushSeconds;
+
+/** Seconds each side spent in all, and its median step (ms): robust to a burst of other work. */
+interface Spent {
+	seconds: number;
+	medianMs: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
+
+/**
+ * Runs `a` and `b` alternately (who goes first switches each step), `steps` times or, with 0, until
+ * both returned false; what each spent.
+ */
+async function alternate(
+	steps: number,
+	a: () => Promise<boolean | undefined>,
+	b: () => Promise<boolean | undefined>
+): Promise<[Spent, Spent]> {
+	const times: [number[], number[]] = [[], []];
+	const done = [false, false];
+	const sides = [a, b];
+	for (let step = 0; (steps === 0 || step < steps) && !(done[0] && done[1]); step++) {
+		for (const side of step % 2 === 0 ? [0, 1] : [1, 0]) {
+			if (done[side]) continue;
+			const t0 = performance.now();
+			if ((await sides[side]?.()) === false) done[side] = true;
+			times[side]?.push(performance.now() - t0);
+		}
+	}
+	const spent = (xs: number[]) => ({ seconds: xs.reduce((x, y) => x + y, 0) / 1000, medianMs: median(xs) });
+	return [spent(times[0]), spent(times[1])];
+}
+
+// --- push ---------------------------------------------------------------------------------------
+// Warm-up: load every list document once so the measurement is steady state, not first loads.
+await server.call(token, 'POST', '/api/sync/push', {
+	deviceId: 'bench',
+	operations: jobIds.map((jobId) =>
+		op({ type: 'create', entity: 'material', entityId: randomUUID(), data: materialData(jobId, 0) })
+	)
+});
+const [apiPushSpent, sqlPushSpent] = await alternate(
+	pushBatches,
+	async () => {
+		await apiPushBatch();
+		return undefined;
+	},
+	async () => {
+		await sqlPushBatch();
+		return undefined;
+	}
+);
+const apiPushOps = (pushBatches * BATCH) / apiPushSpent.seconds;
+const sqlPushOps = (pushBatches * BATCH) / sqlPushSpent.seconds;
 
 // --- pull: seed the change log up to `pullChanges` rows (plain SQL, through the triggers) ---------
 const { rows: countRows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM change_log');
@@ -100,12 +146,12 @@ for (let done = 0; done < missing; done += 10_000) {
 	);
 }
 
-// --- pull: the API, paging until hasMore is false ------------------------------------------------
-started = performance.now();
+// --- pull: the API paging until hasMore is false, next to plain SQL's same keyset pages ----------
 let apiPulled = 0;
 let cursor: string | undefined;
 let pages = 0;
-for (;;) {
+/** One API page (a client's read: fetch, decompress, parse); false once it said hasMore: false. */
+async function apiPullPage(): Promise<boolean> {
 	const qs = new URLSearchParams({ limit: String(pullLimit) });
 	if (cursor) qs.set('lastSyncToken', cursor);
 	const res = await fetch(`${server.http}/api/sync/pull?${qs}`, {
@@ -120,17 +166,13 @@ for (;;) {
 	apiPulled += page.changes.length + page.deletions.length;
 	pages++;
 	cursor = page.syncToken;
-	if (!page.hasMore) break;
+	return page.hasMore;
 }
-const apiPullSeconds = (performance.now() - started) / 1000;
-
-// --- pull: plain SQL, the same keyset pages over the same rows -----------------------------------
 // `change_log.txid`: a bare `txid` in ORDER BY names the `txid::text` output column, and sorting by it
 // scans and sorts the whole table instead of reading the (txid, seq) index (48 ms a page against 3 ms).
-started = performance.now();
 let sqlPulled = 0;
 let position = { txid: '0', seq: 0 };
-for (;;) {
+async function sqlPullPage(): Promise<boolean> {
 	const { rows } = await db.query<{ seq: number; txid: string; data: unknown }>(
 		`SELECT seq, txid::text AS txid, entity_type, entity_id, operation, user_id, version, data, changed_at
 		 FROM change_log WHERE (txid, seq) > ($1::xid8, $2::bigint) ORDER BY change_log.txid, seq LIMIT $3`,
@@ -138,10 +180,13 @@ for (;;) {
 	);
 	sqlPulled += rows.length;
 	const last = rows[rows.length - 1];
-	if (!last || rows.length < pullLimit) break;
+	if (!last || rows.length < pullLimit) return false;
 	position = { txid: last.txid, seq: Number(last.seq) };
+	return true;
 }
-const sqlPullSeconds = (performance.now() - started) / 1000;
+const [apiPullSpent, sqlPullSpent] = await alternate(0, apiPullPage, sqlPullPage);
+const apiPullSeconds = apiPullSpent.seconds;
+const sqlPullSeconds = sqlPullSpent.seconds;
 
 // --- with retention running (FEED-6): the same push and pull work, in the same run -------------
 // Give retention real work: every seeded material gets a newer version (superseding its first row),
@@ -182,18 +227,7 @@ async function apiPull(from: string | undefined): Promise<{ pulled: number; seco
 }
 async function apiPush(): Promise<number> {
 	const t0 = performance.now();
-	for (let b = 0; b < pushBatches; b++) {
-		const operations = Array.from({ length: BATCH }, (_, i) =>
-			op({
-				type: 'create',
-				entity: 'material',
-				entityId: randomUUID(),
-				data: materialData(jobIds[i % JOBS] as string, i)
-			})
-		);
-		const res = await server.call(token, 'POST', '/api/sync/push', { deviceId: 'bench', operations });
-		if (res.status !== 200) throw new Error(`push failed: ${res.status}`);
-	}
+	for (let b = 0; b < pushBatches; b++) await apiPushBatch();
 	return (pushBatches * BATCH) / ((performance.now() - t0) / 1000);
 }
 // Without retention first (same rows, same token), then with it running.
@@ -224,6 +258,9 @@ console.log(
 );
 console.log(
 	`| pull, changes/s (${fmt(apiPulled)} changes, ${pages} pages of ${pullLimit}) | ${fmt(apiPulled / apiPullSeconds)} | ${fmt(sqlPulled / sqlPullSeconds)} | ${(apiPulled / apiPullSeconds / (sqlPulled / sqlPullSeconds)).toFixed(3)} |`
+);
+console.log(
+	`\nmedian step (ms), API / SQL: push batch ${apiPushSpent.medianMs.toFixed(1)} / ${sqlPushSpent.medianMs.toFixed(1)} (ratio ${(sqlPushSpent.medianMs / apiPushSpent.medianMs).toFixed(3)}), pull page ${apiPullSpent.medianMs.toFixed(1)} / ${sqlPullSpent.medianMs.toFixed(1)} (ratio ${(sqlPullSpent.medianMs / apiPullSpent.medianMs).toFixed(3)})`
 );
 console.log(
 	`\nprojection lag: mean ${((lagSum / Math.max(lagCount, 1)) * 1000).toFixed(1)} ms over ${lagCount} projections`
