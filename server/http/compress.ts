@@ -32,21 +32,45 @@ export function sendJsonCompressed(
 	headers: Record<string, string> = {}
 ): void {
 	if (res.headersSent) return;
-	const json = Buffer.from(JSON.stringify(body));
+	sendCompressedJson(res, status, compressJson(req, JSON.stringify(body)), headers);
+}
+
+/** A JSON body encoded as the request accepts it, ready to send. */
+export interface CompressedJson {
+	payload: Buffer;
+	encoding: 'br' | 'gzip' | null;
+}
+
+/**
+ * Encodes JSON text (already serialized: a pull page Postgres built as text) as `req` accepts it.
+ * Apart from sending, so a route can compress while its sync record's statement is in flight.
+ */
+export function compressJson(req: IncomingMessage, jsonText: string): CompressedJson {
+	const json = Buffer.from(jsonText);
 	const encoding =
 		json.byteLength >= httpDefaults.compressMinBytes ? pickEncoding(req.headers['accept-encoding']) : null;
-	let payload: Buffer = json;
 	if (encoding === 'br') {
-		payload = brotliCompressSync(json, {
+		const payload = brotliCompressSync(json, {
 			params: {
 				[constants.BROTLI_PARAM_QUALITY]: httpDefaults.brotliQuality,
 				[constants.BROTLI_PARAM_SIZE_HINT]: json.byteLength
 			}
 		});
-	} else if (encoding === 'gzip') payload = gzipSync(json);
-	sendText(res, status, payload, 'application/json; charset=utf-8', {
+		return { payload, encoding };
+	}
+	if (encoding === 'gzip') return { payload: gzipSync(json), encoding };
+	return { payload: json, encoding: null };
+}
+
+export function sendCompressedJson(
+	res: ServerResponse,
+	status: number,
+	body: CompressedJson,
+	headers: Record<string, string> = {}
+): void {
+	sendText(res, status, body.payload, 'application/json; charset=utf-8', {
 		vary: 'Accept-Encoding',
-		...(encoding ? { 'content-encoding': encoding } : {}),
+		...(body.encoding ? { 'content-encoding': body.encoding } : {}),
 		...headers
 	});
 }

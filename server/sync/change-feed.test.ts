@@ -5,6 +5,8 @@ import { migrate } from '../db/migrate.ts';
 import type { Db, Tx } from '../db/port.ts';
 import { openTestPgDb, openTestPgliteDb, type TestPgDb } from '../db/testing.ts';
 import { pullChanges } from './change-feed.ts';
+import { comparePositions, decodeToken, encodeToken } from './tokens.ts';
+import { type EntityName, visibleData } from './visibility.ts';
 
 const owner: AuthUser = { id: '00000000-0000-4000-8000-000000000000', name: 'o', role: 'OWNER' };
 
@@ -148,5 +150,161 @@ describe('change feed on PGlite (Postgres 17)', () => {
 		} finally {
 			await db.close();
 		}
+	});
+});
+
+/**
+ * The page Postgres shapes (PAGE_SQL) against the JS shaping it replaced, row for row: per entity its
+ * latest row of the page in the order of those rows, `visibleData` with `version`, deletions, the
+ * `updatedAt` fallback, `changedBy` text that needs escaping. Log rows written straight into
+ * change_log (no projection): every operation kind, odd data.
+ */
+describe('pull page shaping (pg): the database-built page equals the reference shaping', () => {
+	let t: TestPgDb;
+	beforeAll(async () => {
+		t = await openTestPgDb();
+		await migrate(t.db);
+	});
+	afterAll(() => t?.dropSchema());
+
+	const worker: AuthUser = { id: '00000000-0000-4000-8000-0000000000aa', name: 'w', role: 'WORKER' };
+	const jobs = ['00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000b2'];
+	const entityIds = Array.from({ length: 5 }, (_, i) => `00000000-0000-4000-8000-0000000000c${i}`);
+
+	interface RawRow {
+		entity_type: EntityName;
+		entity_id: string;
+		operation: string;
+		user_id: string | null;
+		version: number;
+		data: Record<string, unknown>;
+		job_id: string | null;
+		changed_at_ms: number;
+	}
+
+	/** The shaping pullChanges did in JS before PAGE_SQL (kept here as the reference). */
+	function reference(user: AuthUser, rows: RawRow[]) {
+		const latest = new Map<string, RawRow>();
+		for (const row of rows) {
+			const key = `${row.entity_type}:${row.entity_id}`;
+			latest.delete(key);
+			latest.set(key, row);
+		}
+		const changes: unknown[] = [];
+		const deletions: unknown[] = [];
+		for (const row of latest.values()) {
+			const data: Record<string, unknown> = visibleData(user, row.entity_type, {
+				...row.data,
+				version: row.version
+			});
+			const updatedAt = typeof data.updatedAt === 'number' ? data.updatedAt : row.changed_at_ms;
+			if (row.operation === 'DELETE' || data.deleted === true) {
+				deletions.push({
+					entity: row.entity_type,
+					entityId: row.entity_id,
+					version: row.version,
+					deletedAt: updatedAt,
+					deletedBy: row.user_id,
+					data
+				});
+			} else {
+				changes.push({
+					entity: row.entity_type,
+					entityId: row.entity_id,
+					operation: row.operation === 'INSERT' ? 'create' : 'update',
+					data,
+					version: row.version,
+					changedAt: updatedAt,
+					changedBy: row.user_id
+				});
+			}
+		}
+		return { changes, deletions };
+	}
+
+	const rowArb = fc.record({
+		entity_type: fc.constantFrom<EntityName>('customer', 'job', 'material'),
+		entity: fc.integer({ min: 0, max: entityIds.length - 1 }),
+		job: fc.integer({ min: 0, max: jobs.length - 1 }),
+		operation: fc.constantFrom('INSERT', 'UPDATE', 'DELETE', 'REVEAL'),
+		user_id: fc.option(fc.constantFrom('u1', 'quo"te\\back', 'ünï ☃'), { nil: null }),
+		version: fc.integer({ min: 1, max: 9 }),
+		data: fc.record(
+			{
+				name: fc.string({ maxLength: 6 }),
+				price: fc.integer({ min: 0, max: 500 }),
+				quantity: fc.constantFrom(0, 2.5, -1, 1e21, 0.000001),
+				updatedAt: fc.oneof(fc.integer({ min: 0, max: 2 ** 40 }), fc.constant('soon'), fc.constant(null)),
+				deleted: fc.constantFrom(true, false, 'true', null)
+			},
+			{ requiredKeys: ['name'] }
+		),
+		newTx: fc.boolean()
+	});
+
+	it('owner and worker pages, random rows and limits', async () => {
+		const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+		console.log(`pull shaping seed: ${seed} (FC_SEED=${seed} to replay)`);
+		const { db } = t;
+		await db.query('INSERT INTO job_assignments (job_id, user_id) VALUES ($1, $2)', [jobs[0], worker.id]);
+		await fc.assert(
+			fc.asyncProperty(
+				fc.array(rowArb, { minLength: 1, maxLength: 30 }),
+				fc.integer({ min: 1, max: 7 }),
+				async (written, limit) => {
+					const { rows: tip } = await db.query<{ txid: string; seq: number }>(
+						'SELECT txid::text AS txid, seq FROM change_log ORDER BY txid DESC, seq DESC LIMIT 1'
+					);
+					const start = tip[0] ? encodeToken({ txid: tip[0].txid, seq: Number(tip[0].seq) }) : undefined;
+					// Consecutive rows share a transaction unless `newTx`: several rows under one txid.
+					const groups: Array<typeof written> = [];
+					for (const row of written) {
+						if (row.newTx || groups.length === 0) groups.push([]);
+						groups[groups.length - 1]?.push(row);
+					}
+					for (const group of groups) {
+						await db.transaction(async (tx) => {
+							for (const r of group) {
+								await tx.query(
+									`INSERT INTO change_log (entity_type, entity_id, operation, user_id, version, data, job_id)
+									 VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+									[
+										r.entity_type,
+										entityIds[r.entity],
+										r.operation,
+										r.user_id,
+										r.version,
+										JSON.stringify(r.data),
+										r.entity_type === 'customer' ? null : jobs[r.job]
+									]
+								);
+							}
+						});
+					}
+					const { rows: raw } = await db.query<RawRow & { txid: string; seq: number }>(
+						`SELECT txid::text AS txid, seq, entity_type, entity_id::text AS entity_id, operation, user_id, version,
+						   data, job_id::text AS job_id, floor(extract(epoch FROM changed_at) * 1000)::float8 AS changed_at_ms
+						 FROM change_log ORDER BY txid, seq`
+					);
+					const from = decodeToken(start);
+					const after = raw.filter((r) => comparePositions({ txid: r.txid, seq: Number(r.seq) }, from) > 0);
+					for (const user of [owner, worker]) {
+						const visible = after.filter(
+							(r) => user.role === 'OWNER' || (r.entity_type !== 'customer' && r.job_id === jobs[0])
+						);
+						let token: string | undefined = start;
+						for (let at = 0; ; at += limit) {
+							const page = await pullChanges(db, user, { lastSyncToken: token, limit });
+							const chunk = visible.slice(at, at + limit);
+							expect({ changes: page.changes, deletions: page.deletions }).toEqual(reference(user, chunk));
+							expect(page.hasMore).toBe(visible.length > at + limit);
+							token = page.syncToken;
+							if (!page.hasMore) break;
+						}
+					}
+				}
+			),
+			{ seed, numRuns: 30 }
+		);
 	});
 });

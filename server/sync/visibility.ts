@@ -21,6 +21,22 @@ export function visibleData<T extends Record<string, unknown>>(
 }
 
 /**
+ * `visibleData` as a SQL expression over a jsonb `data` of an entity named by `entityColumn`: the
+ * same rule (OWNER_ONLY_FIELDS) where the pull builds its page in the database (change-feed.ts).
+ */
+export function visibleDataSql(user: AuthUser, entityColumn: string, data: string): string {
+	if (user.role === 'OWNER') return data;
+	const hidden = Object.entries(OWNER_ONLY_FIELDS).filter(([, fields]) => fields.length > 0);
+	if (hidden.length === 0) return data;
+	const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+	const cases = hidden.map(
+		([entity, fields]) =>
+			`WHEN ${literal(entity)} THEN ${data} - ARRAY[${fields.map(literal).join(', ')}]::text[]`
+	);
+	return `(CASE ${entityColumn} ${cases.join(' ')} ELSE ${data} END)`;
+}
+
+/**
  * SQL condition over a row with `entity_type`, `entity_id` and `job_id` columns (aliased `alias`),
  * true when the worker `$userParam` may see it. Current assignments decide, so a worker removed from
  * a job stops seeing it at once.
