@@ -18,13 +18,15 @@ export const youngGenerationDefaults = {
 	/**
 	 * Largest new space (both semi-spaces) growth is allowed to reach. V8 reports GCs to JavaScript
 	 * after the fact, so scavenges in a row before the observer runs can overshoot it by a doubling.
-	 * Measured 2026-12-02 against the uncapped 128 MB, each run next to bare Hocuspocus (load 2–5):
-	 * - idle (bench:peers idle phase): RSS per connection 48 → 19 KB (16 MB: 17.5; bare 40–42), at
-	 *   2,000 connections 272 → 187 MB (16 MB: 168; bare 189–202), after start 115 → 102 MB;
-	 * - CPU per delivered update at 500 connections, ÷ bare's in the same run, 4 alternating runs:
-	 *   uncapped 2.18–2.86 (median 2.37), 32 MB 2.02–2.50 (2.18), 16 MB 2.32–2.55 (2.42); a young
-	 *   generation that never grows (1 MB semi-spaces) 2.26–2.63 in a series where uncapped gave
-	 *   1.81–2.49. 32 MB: the smallest cap without a measurable CPU cost.
+	 * Measured 2026-12-02 against the uncapped 128 MB, each run next to bare Hocuspocus (load 2–11):
+	 * - bench:peers idle, 2 alternating runs each (with the lighter sockets of the same day): RSS per
+	 *   connection 51–55 → 17–21 KB (bare 31–36), at 2,000 connections 269–275 → 187–189 MB (bare
+	 *   185–188), after start 114–115 → 101–102 MB (bare 91–97); a 16 MB cap gave 168 MB at 2,000;
+	 * - CPU per delivered update at 500 connections, ÷ bare's in the same run, 7 alternating runs
+	 *   each: uncapped 2.17–2.86 (median 2.24), 32 MB 2.02–2.59 (2.20), 16 MB 2.32–2.66 (2.46); a
+	 *   young generation that never grows (1 MB semi-spaces) 2.26–2.63 in a series where uncapped
+	 *   gave 1.81–2.49. At 2,000 connections (2 runs each, load 10) 32 MB was no worse either. So
+	 *   32 MB: the smallest cap without a measurable CPU cost; 16 MB costs ~10 %.
 	 */
 	maxNewSpaceBytes: 32 * 1024 * 1024,
 	/** V8's own factor (`--semi-space-growth-factor`), used while below the cap. */
