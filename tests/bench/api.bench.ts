@@ -11,6 +11,7 @@
  * Env: BENCH_PUSH_BATCHES (default 30), BENCH_PULL_CHANGES (default 100000), BENCH_PULL_LIMIT (5000).
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { metrics } from '../../server/metrics.ts';
 import { runRetention } from '../../server/sync/retention.ts';
 import { op, startSyncServer } from '../../server/sync/test-support.ts';
@@ -82,6 +83,55 @@ async function sqlPushBatch(): Promise<void> {
 interface Spent {
 	seconds: number;
 	medianMs: number;
+	/** CPU seconds of this process (server and client) and of our Postgres backends; null off Linux. */
+	cpu: { node: number; pg: number } | null;
+}
+
+// CPU accounting (Linux /proc): wall time on a shared 2-core machine is mostly waiting for a core,
+// CPU time is what each side costs. "Ours" are the Postgres backends behind this process's sockets.
+const CLOCK_TICKS = 100;
+function procCpuSeconds(pid: number): number {
+	const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+	const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+	return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+async function ourBackendPids(): Promise<number[] | null> {
+	try {
+		const inodes = new Set<string>();
+		for (const fd of readdirSync('/proc/self/fd')) {
+			const link = (() => {
+				try {
+					return readlinkSync(`/proc/self/fd/${fd}`);
+				} catch {
+					return '';
+				}
+			})();
+			const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+			if (inode) inodes.add(inode);
+		}
+		const ports: number[] = [];
+		for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+			for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+				const f = line.trim().split(/\s+/);
+				if (f[9] && inodes.has(f[9])) ports.push(Number.parseInt(f[1]?.split(':')[1] ?? '0', 16));
+			}
+		}
+		const { rows } = await db.query<{ pid: number }>(
+			'SELECT pid FROM pg_stat_activity WHERE client_port = ANY($1::int[])',
+			[ports]
+		);
+		return rows.map((r) => r.pid);
+	} catch {
+		return null;
+	}
+}
+function cpuNow(pids: number[] | null): { node: number; pg: number } | null {
+	if (!pids) return null;
+	const usage = process.cpuUsage();
+	return {
+		node: (usage.user + usage.system) / 1e6,
+		pg: pids.reduce((sum, pid) => sum + procCpuSeconds(pid), 0)
+	};
 }
 
 const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
@@ -95,19 +145,39 @@ async function alternate(
 	a: () => Promise<boolean | undefined>,
 	b: () => Promise<boolean | undefined>
 ): Promise<[Spent, Spent]> {
+	// Every pool connection open first, so its backend is counted.
+	await Promise.all(Array.from({ length: 4 }, () => db.query('SELECT pg_sleep(0.01)')));
+	const pids = await ourBackendPids();
+	const cpu = pids
+		? [
+				{ node: 0, pg: 0 },
+				{ node: 0, pg: 0 }
+			]
+		: null;
 	const times: [number[], number[]] = [[], []];
 	const done = [false, false];
 	const sides = [a, b];
 	for (let step = 0; (steps === 0 || step < steps) && !(done[0] && done[1]); step++) {
 		for (const side of step % 2 === 0 ? [0, 1] : [1, 0]) {
 			if (done[side]) continue;
+			const c0 = cpuNow(pids);
 			const t0 = performance.now();
 			if ((await sides[side]?.()) === false) done[side] = true;
 			times[side]?.push(performance.now() - t0);
+			const c1 = cpuNow(pids);
+			const total = cpu?.[side];
+			if (total && c0 && c1) {
+				total.node += c1.node - c0.node;
+				total.pg += c1.pg - c0.pg;
+			}
 		}
 	}
-	const spent = (xs: number[]) => ({ seconds: xs.reduce((x, y) => x + y, 0) / 1000, medianMs: median(xs) });
-	return [spent(times[0]), spent(times[1])];
+	const spent = (xs: number[], side: number) => ({
+		seconds: xs.reduce((x, y) => x + y, 0) / 1000,
+		medianMs: median(xs),
+		cpu: cpu?.[side] ?? null
+	});
+	return [spent(times[0], 0), spent(times[1], 1)];
 }
 
 // --- push ---------------------------------------------------------------------------------------
@@ -172,7 +242,9 @@ async function apiPullPage(): Promise<boolean> {
 // scans and sorts the whole table instead of reading the (txid, seq) index (48 ms a page against 3 ms).
 let sqlPulled = 0;
 let position = { txid: '0', seq: 0 };
+let sqlPages = 0;
 async function sqlPullPage(): Promise<boolean> {
+	sqlPages++;
 	const { rows } = await db.query<{ seq: number; txid: string; data: unknown }>(
 		`SELECT seq, txid::text AS txid, entity_type, entity_id, operation, user_id, version, data, changed_at
 		 FROM change_log WHERE (txid, seq) > ($1::xid8, $2::bigint) ORDER BY change_log.txid, seq LIMIT $3`,
@@ -262,6 +334,15 @@ console.log(
 console.log(
 	`\nmedian step (ms), API / SQL: push batch ${apiPushSpent.medianMs.toFixed(1)} / ${sqlPushSpent.medianMs.toFixed(1)} (ratio ${(sqlPushSpent.medianMs / apiPushSpent.medianMs).toFixed(3)}), pull page ${apiPullSpent.medianMs.toFixed(1)} / ${sqlPullSpent.medianMs.toFixed(1)} (ratio ${(sqlPullSpent.medianMs / apiPullSpent.medianMs).toFixed(3)})`
 );
+const cpuLine = (what: string, api: Spent, sql: Spent, steps: [number, number]) => {
+	if (!api.cpu || !sql.cpu) return `${what}: CPU not measured (no /proc)`;
+	const per = (c: { node: number; pg: number }, n: number) =>
+		`${((c.node * 1000) / n).toFixed(1)} + ${((c.pg * 1000) / n).toFixed(1)}`;
+	const ratio = (sql.cpu.node + sql.cpu.pg) / steps[1] / ((api.cpu.node + api.cpu.pg) / steps[0]);
+	return `${what}: CPU ms per step, this process + Postgres, API ${per(api.cpu, steps[0])} / SQL ${per(sql.cpu, steps[1])} (ratio ${ratio.toFixed(3)})`;
+};
+console.log(cpuLine('push', apiPushSpent, sqlPushSpent, [pushBatches, pushBatches]));
+console.log(cpuLine('pull', apiPullSpent, sqlPullSpent, [pages, sqlPages]));
 console.log(
 	`\nprojection lag: mean ${((lagSum / Math.max(lagCount, 1)) * 1000).toFixed(1)} ms over ${lagCount} projections`
 );
