@@ -165,7 +165,9 @@ function patched(map: Y.Map<unknown>, index: MapIndex, changedKeys: ReadonlySet<
 			values.push(map.get(key));
 		}
 		if (keys.length === 0) fields.delete(field);
-		else fields.set(field, { keys, values });
+		// Exact-size copies: an array grown by push from empty reserves 17 slots, and most fields hold
+		// one live entry (heap snapshot, 200 documents of 5 materials: ~9 KB per document in spare slots).
+		else fields.set(field, { keys: keys.slice(), values: values.slice() });
 	}
 	const values: unknown[] = [];
 	for (const entries of fields.values()) for (const value of entries.values) values.push(value);
@@ -193,13 +195,13 @@ function buildIndex(map: Y.Map<unknown>): MapIndex {
 	map.forEach((value, key) => {
 		values.push(value);
 		const field = fieldOf(key);
-		let entries = fields.get(field);
-		if (!entries) {
-			entries = { keys: [], values: [] };
-			fields.set(field, entries);
+		const entries = fields.get(field);
+		// Created holding its first entry, sized for one (see `patched`).
+		if (!entries) fields.set(field, { keys: [key], values: [value] });
+		else {
+			entries.keys.push(key);
+			entries.values.push(value);
 		}
-		entries.keys.push(key);
-		entries.values.push(value);
 	});
 	return { fields, values };
 }
