@@ -8,14 +8,11 @@ import { metrics } from './metrics.ts';
 export function countStoreFailures(store: DocStore): DocStore {
 	const counted =
 		<A extends unknown[], T>(op: 'append' | 'load' | 'compact', work: (...args: A) => Promise<T>) =>
-		async (...args: A): Promise<T> => {
-			try {
-				return await work(...args);
-			} catch (error) {
+		(...args: A): Promise<T> =>
+			work(...args).catch((error: unknown) => {
 				metrics.storeFailures.inc({ op });
 				throw error;
-			}
-		};
+			});
 	return {
 		appendUpdate: counted('append', (docName: string, update: Uint8Array) =>
 			store.appendUpdate(docName, update)
