@@ -228,11 +228,7 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 		return rows.map((row) => row.seq);
 	}
 
-	/**
-	 * The group-commit loop: the first append of an idle store waits `groupCommitWindowMs` for
-	 * company; while a batch is being written, new appends queue up, and when it commits everything
-	 * queued goes out as the next batch. Under load the window is one commit's latency.
-	 */
+	/** Waits `groupCommitWindowMs`, or until `commitNow` ends the wait. */
 	function groupCommitWindow(): Promise<void> {
 		return new Promise<void>((resolve) => {
 			const timer = setTimeout(close, limits.groupCommitWindowMs);
@@ -245,6 +241,11 @@ export function createDocStore(db: Db, options: Partial<DocStoreSettings> = {}):
 		});
 	}
 
+	/**
+	 * The group-commit loop: the first append of an idle store waits `groupCommitWindowMs` for
+	 * company; while a batch is being written, new appends queue up, and when it commits everything
+	 * queued goes out as the next batch. Under load the window is one commit's latency.
+	 */
 	async function drain(): Promise<void> {
 		// Let appends arriving shortly after (the same tick, or the next few ms) share the first batch.
 		if (limits.groupCommitWindowMs > 0 && !skipNextWindow) await groupCommitWindow();
