@@ -186,7 +186,15 @@ export interface PullOptions {
 
 /** A pull page as the route sends it: its JSON text (the `PullPage` shape), and what the route records. */
 export interface PullPageJson {
+	/** The whole page, `{changes, deletions, syncToken, hasMore}`, as the pull route answers it. */
 	json: string;
+	/**
+	 * The page's `"changes":[…],"deletions":[…]` members, for a body of another shape (the stream's
+	 * events). One line: jsonb text and JSON.stringify escape every newline.
+	 */
+	itemsJson: string;
+	/** How many changes plus deletions the page holds. */
+	itemCount: number;
 	syncToken: string;
 	hasMore: boolean;
 }
@@ -230,14 +238,17 @@ export async function pullPageJson(db: Db, user: AuthUser, options: PullOptions 
 	const deletions: string[] = [];
 	for (const row of latest.values()) (row.deletion ? deletions : changes).push(itemJson(row));
 	const syncToken = encodeToken(position);
+	const itemsJson = `"changes":[${changes.join(',')}],"deletions":[${deletions.join(',')}]`;
 	return {
-		json: `{"changes":[${changes.join(',')}],"deletions":[${deletions.join(',')}],"syncToken":${JSON.stringify(syncToken)},"hasMore":${hasMore}}`,
+		json: `{${itemsJson},"syncToken":${JSON.stringify(syncToken)},"hasMore":${hasMore}}`,
+		itemsJson,
+		itemCount: changes.length + deletions.length,
 		syncToken,
 		hasMore
 	};
 }
 
-/** `pullPageJson` as objects (the live stream, tests). */
+/** `pullPageJson` as objects (tests, in-process readers). */
 export async function pullChanges(db: Db, user: AuthUser, options: PullOptions = {}): Promise<PullPage> {
 	return JSON.parse((await pullPageJson(db, user, options)).json) as PullPage;
 }

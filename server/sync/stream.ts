@@ -9,7 +9,7 @@ import type { SessionStreams } from '../http/session-streams.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import type { ProjectionExtension } from '../projection/extension.ts';
-import { type PullPage, pullChanges, ResyncRequiredError, waitPullable } from './change-feed.ts';
+import { type PullPageJson, pullPageJson, ResyncRequiredError, waitPullable } from './change-feed.ts';
 import { syncDefaults } from './defaults.ts';
 import { SyncError } from './errors.ts';
 import { decodeToken } from './tokens.ts';
@@ -19,7 +19,7 @@ import type { EntityName } from './visibility.ts';
  * `GET /api/sync/stream?lastSyncToken=&entities=` — the change feed as Server-Sent Events (STREAM-1…4
  * in docs/server-rules.md). It is pull, driven by notifications: on open and after every
  * projection commit that became pullable, the stream pulls from its last token with the same reader
- * (`pullChanges`: same visibility, same tokens, same retention horizon) and sends each non-empty page
+ * (`pullPageJson`: same visibility, same tokens, same retention horizon) and sends each non-empty page
  * as one event whose `id` is the page's syncToken. A reconnecting EventSource sends that id back as
  * `Last-Event-ID`, so a resumed stream continues exactly after the last event it received.
  *
@@ -48,8 +48,10 @@ interface OpenStream {
 	end(): void;
 }
 
-const frame = (event: string, data: unknown, id?: string) =>
-	`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+/** One SSE event; `dataJson` must be one line (every JSON text here is). */
+const frameJson = (event: string, dataJson: string, id?: string) =>
+	`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${dataJson}\n\n`;
+const frame = (event: string, data: unknown, id?: string) => frameJson(event, JSON.stringify(data), id);
 
 export function mountSyncStream(router: Router, deps: StreamDeps): SyncStreams {
 	const open = new Set<OpenStream>();
@@ -88,9 +90,9 @@ export function mountSyncStream(router: Router, deps: StreamDeps): SyncStreams {
 			(typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined) ??
 			(ctx.url.searchParams.get('lastSyncToken') || undefined);
 		const entities = deps.parseEntities(ctx.url.searchParams.get('entities'));
-		const pull = async (): Promise<PullPage> => {
+		const pull = async (): Promise<PullPageJson> => {
 			try {
-				return await pullChanges(deps.db, user, {
+				return await pullPageJson(deps.db, user, {
 					lastSyncToken: token,
 					entities,
 					limit: syncDefaults.streamPullLimit
@@ -123,13 +125,14 @@ export function mountSyncStream(router: Router, deps: StreamDeps): SyncStreams {
 		let closed = false;
 		let running = false;
 		let again = false;
-		const send = (page: PullPage) => {
+		// The page's JSON text as the pull route has it, never parsed and serialized again.
+		const send = (page: PullPageJson) => {
 			token = page.syncToken;
-			if (page.changes.length + page.deletions.length > 0)
+			if (page.itemCount > 0)
 				res.write(
-					frame(
+					frameJson(
 						'changes',
-						{ changes: page.changes, deletions: page.deletions, syncToken: page.syncToken },
+						`{${page.itemsJson},"syncToken":${JSON.stringify(page.syncToken)}}`,
 						page.syncToken
 					)
 				);
