@@ -8,7 +8,7 @@ import { readConfig } from '../config.ts';
 import { metrics } from '../metrics.ts';
 import { startTestServer, type TestServer, waitFor } from '../testing/app.ts';
 import { authFrame, awarenessFrame, syncStep1Frame, updateFrame } from './frame-builders.ts';
-import { collabLimitDefaults, collabLimitEnv, messageBudget } from './limits.ts';
+import { collabLimitDefaults, collabLimitEnv, MessageBudget } from './limits.ts';
 import { socketRules } from './websocket.ts';
 
 /** A frame with a valid envelope (`varString(document) varUint(type)`) addressed to `name`. */
@@ -103,7 +103,7 @@ describe('collab flood limits', () => {
 	});
 
 	it('spends n tokens at once (the inbound byte budget, SOCK-8) and refuses without spending', () => {
-		const budget = messageBudget(100, 1_000, () => 0);
+		const budget = new MessageBudget(100, 1_000, () => 0);
 		expect(budget.take(800)).toBe(true);
 		expect(budget.take(300)).toBe(false);
 		expect(budget.take(200)).toBe(true);
@@ -111,7 +111,7 @@ describe('collab flood limits', () => {
 
 	it('lets a steady sender through and stops one that outruns the rate', () => {
 		let nowMs = 0;
-		const budget = messageBudget(10, 5, () => nowMs);
+		const budget = new MessageBudget(10, 5, () => nowMs);
 		for (let i = 0; i < 5; i++) expect(budget.take()).toBe(true);
 		expect(budget.take()).toBe(false);
 		nowMs += 100; // 0.1 s at 10/s refills one message

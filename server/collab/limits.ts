@@ -111,15 +111,6 @@ export class MessageBudget {
 	}
 }
 
-/** A token bucket (`MessageBudget`). */
-export function messageBudget(
-	ratePerSecond: number,
-	burst: number,
-	nowMs: () => number = Date.now
-): MessageBudget {
-	return new MessageBudget(ratePerSecond, burst, nowMs);
-}
-
 /** Counts open sockets per remote address, for the upgrade check. */
 export class SocketCounter {
 	private readonly byAddress = new Map<string, number>();

@@ -1,4 +1,4 @@
-import { type CollabLimits, messageBudget } from './limits.ts';
+import { type CollabLimits, MessageBudget } from './limits.ts';
 
 /** What to do with one inbound sync step 1 (SOCK-1, docs/socket-limits.md). */
 export type SyncRequestVerdict = 'forward' | 'coalesce' | 'over_budget';
@@ -25,7 +25,7 @@ function documentOf(address: string): string {
 export class SyncRequests {
 	/** Addresses whose step 2 reply has not been written out yet. */
 	private readonly inFlight = new Set<string>();
-	private readonly budgets = new Map<string, ReturnType<typeof messageBudget>>();
+	private readonly budgets = new Map<string, MessageBudget>();
 
 	constructor(
 		private readonly limits: Pick<CollabLimits, 'syncRequestBurst' | 'syncRequestsPerMinute'>,
@@ -38,7 +38,7 @@ export class SyncRequests {
 		const document = documentOf(address);
 		let budget = this.budgets.get(document);
 		if (!budget) {
-			budget = messageBudget(
+			budget = new MessageBudget(
 				this.limits.syncRequestsPerMinute / 60,
 				this.limits.syncRequestBurst,
 				this.nowMs

@@ -5,7 +5,7 @@ import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import { DocumentSizes } from './document-size.ts';
 import { type FrameHeader, isSync, readFrame, syncSteps } from './frames.ts';
-import { type CollabLimits, messageBudget } from './limits.ts';
+import { type CollabLimits, MessageBudget } from './limits.ts';
 import { guardOutbound } from './outbound.ts';
 import { SyncRequests } from './sync-budget.ts';
 
@@ -165,8 +165,8 @@ export function attachCollabSocket(
 		finish(code, reason);
 	};
 
-	const messages = messageBudget(limits.messagesPerSecond, limits.messageBurst);
-	const inboundBytes = messageBudget(limits.inboundBytesPerSecond, limits.inboundBytesBurst);
+	const messages = new MessageBudget(limits.messagesPerSecond, limits.messageBurst);
+	const inboundBytes = new MessageBudget(limits.inboundBytesPerSecond, limits.inboundBytesBurst);
 	const sizes = documentSizes(limits.maxDocumentBytes);
 	const header: FrameHeader = { type: -1, subtype: -1 };
 	const documents = new Set<string>();
