@@ -6,7 +6,10 @@
  *
  * - `khs:durable` — `{"type":"khs:durable","stateVector":"<base64 of Y.encodeStateVector>"}`, sent
  *   after updates are committed to the database ("durable on the server" as distinct from
- *   "received"). A client's own edits are durable once that vector covers its clientID's clock.
+ *   "received"). A client's own edits are durable once that vector covers its clientID's clock. On
+ *   connect it is the document's whole durable vector; after a commit only the clients whose
+ *   structs that connection sent (docs/server-rules.md ACK-1, ACK-2): a client missing from it is
+ *   not durable yet as far as that message says.
  * - `khs:rejected` — one per field the server undid (WRITE-7), with a sentence for people.
  *
  * Limitation: Yjs deletions do not advance a client's clock, so a delete-only transaction is not

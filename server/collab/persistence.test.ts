@@ -39,6 +39,8 @@ interface Client {
 	doc: Y.Doc;
 	provider: HocuspocusProvider;
 	acks: Map<number, number>[];
+	/** Each ack's payload length, in the order of `acks`. */
+	ackBytes: number[];
 	signal: Signal;
 	synced: Promise<void>;
 }
@@ -63,6 +65,7 @@ function connect(server: Server, name: string): Client {
 	const doc = new Y.Doc();
 	const signal = new Signal();
 	const acks: Map<number, number>[] = [];
+	const ackBytes: number[] = [];
 	let synced = false;
 	doc.on('update', () => signal.notify());
 	const provider = new HocuspocusProvider({
@@ -71,7 +74,10 @@ function connect(server: Server, name: string): Client {
 		document: doc,
 		onStateless: ({ payload }) => {
 			const ack = parseDurableAck(payload);
-			if (ack) acks.push(ack);
+			if (ack) {
+				acks.push(ack);
+				ackBytes.push(payload.length);
+			}
 			signal.notify();
 		},
 		onSynced: () => {
@@ -83,6 +89,7 @@ function connect(server: Server, name: string): Client {
 		doc,
 		provider,
 		acks,
+		ackBytes,
 		signal,
 		synced: signal.until(() => synced, `${name} synced`).then(() => {})
 	};
@@ -175,9 +182,33 @@ describe('persistence extension with a real Hocuspocus server and providers', ()
 		b.doc.getMap('m').set('from-b', 1);
 		await b.signal.until(() => durableNow(b), 'ack for b');
 		expect(b.acks.length).toBe(onConnect + 1);
-		// b's ack carries the whole durable vector, a's edit included.
-		const last = b.acks[b.acks.length - 1];
-		expect(last && isDurable(a.doc, last)).toBe(true);
+		// ACK-2: b's ack names b's own client only, though a's edit is durable too.
+		expect([...(b.acks.at(-1)?.keys() ?? [])]).toEqual([b.doc.clientID]);
+	});
+
+	it("ACK-1 ACK-2: on a document 1,000 past clients wrote, the connect ack names them all, an edit's ack only its writer", async () => {
+		const past = new Y.Doc();
+		for (let i = 0; i < 1_000; i++) {
+			const session = new Y.Doc();
+			session.getMap('m').set(`session-${i}`, i);
+			Y.applyUpdate(past, Y.encodeStateAsUpdate(session));
+		}
+		await store.appendUpdate('job:many', Y.encodeStateAsUpdate(past));
+		await store.flush();
+		const a = connect(server, 'job:many');
+		await a.synced;
+		await a.signal.until(() => a.acks.length >= 1, 'ack on connect');
+		expect(a.acks[0]?.size).toBe(1_000);
+		const onConnect = a.acks.length;
+		a.doc.getMap('m').set('today', 1);
+		await a.signal.until(() => durableNow(a), 'ack for the edit');
+		expect([...(a.acks.at(-1)?.keys() ?? [])]).toEqual([a.doc.clientID]);
+		const [connectBytes, editBytes] = [a.ackBytes[0] ?? 0, a.ackBytes.at(-1) ?? 0];
+		console.log(
+			`ACK-1 ACK-2: connect ack ${connectBytes} B, edit ack ${editBytes} B (${onConnect} on connect)`
+		);
+		expect(connectBytes).toBeGreaterThan(5_000);
+		expect(editBytes).toBeLessThan(80);
 	});
 
 	it('a connection opened while edits are being committed is acked once they commit', async () => {
