@@ -2,6 +2,9 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /**
+ * Verifies the bcrypt hashes written before passwords moved to PBKDF2 (passwords.ts); the thread is
+ * started only when one is met, and each login that verifies one replaces it.
+ *
  * LOGIN-4: bcrypt comparisons run on one worker thread, not the event loop. bcryptjs is pure
  * JavaScript (~60–100 ms of CPU per compare at cost 10); on the event loop a burst of logins
  * froze request parsing, websocket fan-out and the update log's commits for seconds. On a thread

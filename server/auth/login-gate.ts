@@ -14,7 +14,7 @@ export class LoginBusyError extends Error {
 
 /**
  * LOGIN-4 (docs/server-rules.md "Login"): at most `maxConcurrent` logins do their work (user lookup
- * and bcrypt, which bcryptjs runs on the event loop) at once; up to `maxQueued` more wait in order,
+ * and the password hash, ~90 ms of a core each, passwords.ts) at once; up to `maxQueued` more wait in order,
  * and beyond that a login is refused at once with `LoginBusyError`. So a flood of logins costs a
  * bounded share of the CPU and at most `maxConcurrent` database connections: the update log and
  * the websocket keep theirs, and a flood is answered 429 instead of timing out on the pool (500).

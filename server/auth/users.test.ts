@@ -1,5 +1,6 @@
+import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
-import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
+import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from './passwords.ts';
 import { UserError, validateNewUser } from './users.ts';
 
 function fieldOf(fn: () => unknown): string | undefined {
@@ -33,12 +34,30 @@ describe('user input', () => {
 });
 
 describe('passwords', () => {
-	it('hashes with bcrypt and verifies', async () => {
-		const hash = await hashPassword('demo1234', 4);
-		expect(hash).toMatch(/^\$2[aby]\$04\$/);
+	it('hashes with PBKDF2-SHA256 and verifies; a wrong password, a malformed or tampered hash is false', async () => {
+		const hash = await hashPassword('demo1234', 1_000);
+		expect(hash).toMatch(/^\$pbkdf2-sha256\$i=1000\$[A-Za-z0-9+/=]{24}\$[A-Za-z0-9+/=]{44}$/);
+		expect(await hashPassword('demo1234', 1_000)).not.toBe(hash); // a fresh salt each time
 		expect(await verifyPassword('demo1234', hash)).toBe(true);
 		expect(await verifyPassword('demo12345', hash)).toBe(false);
-		expect(await verifyPassword('demo1234', 'not-a-hash')).toBe(false);
+		expect(await verifyPassword('demo1234', hash.replace('i=1000', 'i=1001'))).toBe(false);
+		expect(await verifyPassword('demo1234', `${hash}$`)).toBe(false);
+		expect(await verifyPassword('demo1234', hash.slice(0, -8))).toBe(false);
+		for (const bad of ['not-a-hash', '', '$pbkdf2-sha256$i=0$AAAA$AAAA', '$pbkdf2-sha256$i=x$$'])
+			expect(await verifyPassword('demo1234', bad)).toBe(false);
 		expect(await verifyPassword('x', await dummyPasswordHash())).toBe(false);
+		expect(needsRehash(hash)).toBe(false);
+	});
+
+	it('the same password typed in another Unicode normalization verifies', async () => {
+		const hash = await hashPassword('Gr\u00fcn-dach-7', 1_000);
+		expect(await verifyPassword('Gru\u0308n-dach-7', hash)).toBe(true);
+	});
+
+	it('a bcrypt hash written before still verifies, and is one to replace', async () => {
+		const hash = bcrypt.hashSync('demo1234', 4);
+		expect(await verifyPassword('demo1234', hash)).toBe(true);
+		expect(await verifyPassword('demo12345', hash)).toBe(false);
+		expect(needsRehash(hash)).toBe(true);
 	});
 });

@@ -81,7 +81,7 @@ export function validateNewUser(input: NewUser): {
 		throw new UserError(
 			'invalid_password',
 			'password',
-			`password must be at most ${authDefaults.maxPasswordBytes} bytes (bcrypt ignores the rest)`
+			`password must be at most ${authDefaults.maxPasswordBytes} bytes`
 		);
 	}
 	return { email, name, role: input.role, password };
@@ -117,10 +117,10 @@ function withoutHash({ passwordHash: _, ...user }: UserWithHash): User {
 export async function createUser(
 	db: Db,
 	input: NewUser,
-	options: { bcryptCost?: number } = {}
+	options: { passwordIterations?: number } = {}
 ): Promise<User> {
 	const valid = validateNewUser(input);
-	const hash = await hashPassword(valid.password, options.bcryptCost);
+	const hash = await hashPassword(valid.password, options.passwordIterations);
 	const { rows } = await db.query<UserRow>(
 		`INSERT INTO users (id, email, name, role, password_hash) VALUES ($1, $2, $3, $4, $5)
 		 ON CONFLICT (email) DO NOTHING
@@ -166,4 +166,22 @@ export async function countUsers(db: Db): Promise<number> {
 export async function listUsers(db: Db): Promise<User[]> {
 	const { rows } = await db.query<UserRow>(`SELECT ${columns} FROM users ORDER BY name, id`);
 	return rows.map((row) => withoutHash(toUser(row)));
+}
+
+/**
+ * Replaces a user's password hash with `next` while it is still `previous`: a login upgrading a hash
+ * of an older scheme (passwords.ts `needsRehash`). Two logins at once upgrade it once; a hash
+ * changed meanwhile is left as it is.
+ */
+export async function replacePasswordHash(
+	db: Db,
+	userId: string,
+	previous: string,
+	next: string
+): Promise<void> {
+	await db.query('UPDATE users SET password_hash = $3 WHERE id = $1 AND password_hash = $2', [
+		userId,
+		previous,
+		next
+	]);
 }

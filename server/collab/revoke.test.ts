@@ -36,7 +36,7 @@ describe('removing a worker from a crew closes their open connections', () => {
 			const user = await createUser(
 				opened.db,
 				{ email: `${name}@revoke.test`, role, name, password: testPassword },
-				{ bcryptCost: 4 }
+				{ passwordIterations: 1_000 }
 			);
 			ids[name] = user.id;
 		};

@@ -54,7 +54,11 @@ describe('websocket syncs in the sync health report', () => {
 			if (sql && /INSERT INTO sync_(metrics|devices)/.test(sql)) for (const check of checks) check();
 		});
 		const add = (email: string, role: 'OWNER' | 'WORKER') =>
-			createUser(opened.db, { email, role, name: email, password: testPassword }, { bcryptCost: 4 });
+			createUser(
+				opened.db,
+				{ email, role, name: email, password: testPassword },
+				{ passwordIterations: 1_000 }
+			);
 		ownerId = (await add('owner@sessions.test', 'OWNER')).id;
 		await add('worker@sessions.test', 'WORKER');
 		server = await assembleServer({

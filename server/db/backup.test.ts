@@ -40,7 +40,7 @@ describe('OPS-2: backup of the embedded database while it runs, restored into a 
 		await createUser(
 			original.db,
 			{ email: 'o@x.test', role: 'OWNER', name: 'o', password: testPassword },
-			{ bcryptCost: 4 }
+			{ passwordIterations: 1_000 }
 		);
 		await original.addUser('w@x.test', 'WORKER');
 		owner = await original.login('o@x.test');

@@ -18,7 +18,7 @@ describe('clear answers to bad requests', () => {
 		await createUser(
 			opened.db,
 			{ email: 'owner@bad.test', name: 'Owner', role: 'OWNER', password: testPassword },
-			{ bcryptCost: 4 }
+			{ passwordIterations: 1_000 }
 		);
 		server = await assembleServer({
 			db: opened.db,

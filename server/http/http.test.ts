@@ -1,4 +1,5 @@
 import { gzipSync } from 'node:zlib';
+import bcrypt from 'bcryptjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../app.ts';
 import type { Db } from '../db/port.ts';
@@ -50,6 +51,28 @@ describe.each(['pg', 'pglite'] as const)('HTTP API on %s', (kind) => {
 		const a = await unknown.json();
 		expect(a).toEqual({ error: { code: 'invalid_credentials', message: 'Email or password is incorrect' } });
 		expect(await wrong.json()).toEqual(a);
+	});
+
+	it('a password hashed by bcrypt before still logs in, and that login replaces its hash', async () => {
+		const user = await t.addUser('bruno@khs.test', 'WORKER');
+		const hashOf = async () =>
+			(await t.db.query<{ h: string }>('SELECT password_hash AS h FROM users WHERE id = $1', [user.id]))
+				.rows[0]?.h;
+		const old = bcrypt.hashSync(testPassword, 4);
+		await t.db.query('UPDATE users SET password_hash = $2 WHERE id = $1', [user.id, old]);
+		expect(
+			(await post('/api/auth/login', { email: 'bruno@khs.test', password: 'not it at all' })).status
+		).toBe(401);
+		expect(await hashOf()).toBe(old);
+		expect((await post('/api/auth/login', { email: 'bruno@khs.test', password: testPassword })).status).toBe(
+			200
+		);
+		const upgraded = await hashOf();
+		expect(upgraded).toMatch(/^\$pbkdf2-sha256\$i=600000\$/);
+		expect((await post('/api/auth/login', { email: 'bruno@khs.test', password: testPassword })).status).toBe(
+			200
+		);
+		expect(await hashOf()).toBe(upgraded);
 	});
 
 	it('answers 429 after too many failed logins for one account', async () => {

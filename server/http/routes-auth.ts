@@ -1,12 +1,13 @@
 import { LoginBusyError, type LoginGate } from '../auth/login-gate.ts';
 import type { LoginAttempt, LoginLimiter } from '../auth/login-limiter.ts';
-import { dummyPasswordHash, verifyPassword } from '../auth/passwords.ts';
+import { dummyPasswordHash, hashPassword, needsRehash, verifyPassword } from '../auth/passwords.ts';
 import { publicUser } from '../auth/roles.ts';
 import { revokeToken } from '../auth/sessions.ts';
 import type { TokenSigner } from '../auth/tokens.ts';
-import { findUserByEmail, normalizeEmail } from '../auth/users.ts';
+import { findUserByEmail, normalizeEmail, replacePasswordHash } from '../auth/users.ts';
 import type { RevocationBus } from '../collab/revocation-bus.ts';
 import type { Db } from '../db/port.ts';
+import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
 import { HttpError } from './errors.ts';
 import type { Router } from './router.ts';
@@ -53,6 +54,16 @@ export function mountAuthRoutes(router: Router, deps: AuthRouteDeps): void {
 		);
 	};
 
+	// A hash of an older scheme is replaced once its password is known to be right (passwords.ts).
+	// Failing that, the login still succeeds (the old hash stays valid) and the next one tries again.
+	const rehash = async (log: Logger, userId: string, previous: string, password: string) => {
+		try {
+			await replacePasswordHash(deps.db, userId, previous, await hashPassword(password));
+		} catch (error) {
+			log.warn({ err: error, userId }, 'password hash not upgraded; the next login retries');
+		}
+	};
+
 	router.post('/api/auth/login', async (ctx) => {
 		const body = await ctx.json();
 		if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -71,6 +82,9 @@ export function mountAuthRoutes(router: Router, deps: AuthRouteDeps): void {
 				const user = await findUserByEmail(deps.db, email);
 				// Compare against a dummy hash for unknown emails so both failures cost the same time.
 				const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyPasswordHash()));
+				// Inside the slot: the new hash is login work too (LOGIN-4).
+				if (user && ok && needsRehash(user.passwordHash))
+					await rehash(ctx.log, user.id, user.passwordHash, password);
 				return { user, ok };
 			});
 		} catch (error) {

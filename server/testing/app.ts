@@ -26,7 +26,7 @@ export interface TestServer {
 	port: number;
 	http: string;
 	ws: string;
-	/** Creates a user (bcrypt cost 4: speed over strength in tests). */
+	/** Creates a user (1,000 PBKDF2 iterations: speed over strength in tests). */
 	addUser(email: string, role: Role, password?: string): Promise<User>;
 	/** Logs in over HTTP and returns the token. */
 	login(email: string, password?: string): Promise<string>;
@@ -79,7 +79,11 @@ export async function serveTestApp(app: App, db: Db, close: () => Promise<void>)
 		http,
 		ws: `ws://${host}:${port}/collab`,
 		addUser: (email, role, password = testPassword) =>
-			createUser(db, { email, role, password, name: email.split('@')[0] ?? email }, { bcryptCost: 4 }),
+			createUser(
+				db,
+				{ email, role, password, name: email.split('@')[0] ?? email },
+				{ passwordIterations: 1_000 }
+			),
 		login: (email, password = testPassword) => loginOver(http, email, password),
 		close
 	};

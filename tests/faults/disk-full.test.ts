@@ -44,7 +44,7 @@ describe('fault: disk full under the embedded database', () => {
 		const owner = await createUser(
 			setup,
 			{ email, role: 'OWNER', name: 'Owner', password: testUserPassword },
-			{ bcryptCost: 4 }
+			{ passwordIterations: 1_000 }
 		);
 		await setup.close();
 

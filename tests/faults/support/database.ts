@@ -27,7 +27,7 @@ export async function openFaultDatabase(baseUrl = testDatabaseUrl): Promise<Faul
 	const owner = await createUser(
 		db,
 		{ email: ownerEmail, role: 'OWNER', name: 'Owner', password: testUserPassword },
-		{ bcryptCost: 4 }
+		{ passwordIterations: 1_000 }
 	);
 	return {
 		db,

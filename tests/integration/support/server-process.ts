@@ -16,7 +16,7 @@ export interface TestDatabase {
 	schema: string;
 	/** `TEST_DATABASE_URL` with `options=-c search_path=<schema>` (pg honours it in the startup packet). */
 	databaseUrl: string;
-	/** Creates a user straight in the database (bcrypt cost 4: tests, not strength). */
+	/** Creates a user straight in the database (1,000 PBKDF2 iterations: tests, not strength). */
 	addUser(email: string, role: 'OWNER' | 'WORKER'): Promise<{ id: string }>;
 	drop(): Promise<void>;
 }
@@ -36,7 +36,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
 			createUser(
 				t.db,
 				{ email, role, name: email.split('@')[0] ?? email, password: testUserPassword },
-				{ bcryptCost: 4 }
+				{ passwordIterations: 1_000 }
 			),
 		drop: () => t.dropSchema()
 	};
