@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { brotliCompress, constants, gzip } from 'node:zlib';
 import { httpDefaults } from './defaults.ts';
 import { sendText } from './respond.ts';
 
@@ -24,15 +25,18 @@ export function pickEncoding(acceptEncoding: string | undefined): 'br' | 'gzip' 
 	return null;
 }
 
-export function sendJsonCompressed(
+const brotliAsync = promisify(brotliCompress);
+const gzipAsync = promisify(gzip);
+
+export async function sendJsonCompressed(
 	req: IncomingMessage,
 	res: ServerResponse,
 	status: number,
 	body: unknown,
 	headers: Record<string, string> = {}
-): void {
+): Promise<void> {
 	if (res.headersSent) return;
-	sendCompressedJson(res, status, compressJson(req, JSON.stringify(body)), headers);
+	sendCompressedJson(res, status, await compressJson(req, JSON.stringify(body)), headers);
 }
 
 /** A JSON body encoded as the request accepts it, ready to send. */
@@ -44,22 +48,27 @@ export interface CompressedJson {
 /**
  * Encodes JSON text (already serialized: a pull page Postgres built as text) as `req` accepts it.
  * Apart from sending, so a route can compress while its sync record's statement is in flight.
+ *
+ * On libuv's thread pool, not the event loop: a pull page of 5,000 changes (2 MB of JSON) held the
+ * event loop — every crew's websocket on this server — for 10.6 ms with `brotliCompressSync`, and
+ * 2.6 ms compressed on the pool, for 0.9 ms more wall time (measured 2026-12-03, 20 pages each).
+ * The output buffer is as large as the input (at most `compressChunkMaxBytes`), so a page is one
+ * pool job rather than one per 16 KB of output.
  */
-export function compressJson(req: IncomingMessage, jsonText: string): CompressedJson {
+export async function compressJson(req: IncomingMessage, jsonText: string): Promise<CompressedJson> {
 	const json = Buffer.from(jsonText);
 	const encoding =
 		json.byteLength >= httpDefaults.compressMinBytes ? pickEncoding(req.headers['accept-encoding']) : null;
+	if (encoding === null) return { payload: json, encoding };
+	const chunkSize = Math.min(Math.max(json.byteLength, 64 * 1024), httpDefaults.compressChunkMaxBytes);
 	if (encoding === 'br') {
-		const payload = brotliCompressSync(json, {
-			params: {
-				[constants.BROTLI_PARAM_QUALITY]: httpDefaults.brotliQuality,
-				[constants.BROTLI_PARAM_SIZE_HINT]: json.byteLength
-			}
-		});
-		return { payload, encoding };
+		const params = {
+			[constants.BROTLI_PARAM_QUALITY]: httpDefaults.brotliQuality,
+			[constants.BROTLI_PARAM_SIZE_HINT]: json.byteLength
+		};
+		return { payload: await brotliAsync(json, { params, chunkSize }), encoding };
 	}
-	if (encoding === 'gzip') return { payload: gzipSync(json), encoding };
-	return { payload: json, encoding: null };
+	return { payload: await gzipAsync(json, { chunkSize }), encoding };
 }
 
 export function sendCompressedJson(

@@ -25,6 +25,8 @@ export const httpDefaults = {
 	 * of a pull after its query; the default 11 is ~20× slower again for a few percent.
 	 */
 	brotliQuality: 1,
+	/** Largest output buffer of one compression (compress.ts): a body up to it is one pool job. */
+	compressChunkMaxBytes: 8 * 1024 * 1024,
 	/** Server-sent events keep-alive comment interval (proxies drop idle streams). */
 	sseHeartbeatMs: 25_000
 } as const;

@@ -39,7 +39,7 @@ export function mountBoardRoutes(
 
 	router.get('/api/board', async (ctx) => {
 		const user = await ctx.authenticate();
-		sendJsonCompressed(ctx.req, ctx.res, 200, await readBoard(deps.db, user));
+		await sendJsonCompressed(ctx.req, ctx.res, 200, await readBoard(deps.db, user));
 		return undefined;
 	});
 	router.get('/api/users', async (ctx) => {
@@ -48,7 +48,7 @@ export function mountBoardRoutes(
 	});
 	router.get('/api/customers', async (ctx) => {
 		const user = await ctx.authenticate();
-		sendJsonCompressed(ctx.req, ctx.res, 200, await readCustomers(deps.db, user));
+		await sendJsonCompressed(ctx.req, ctx.res, 200, await readCustomers(deps.db, user));
 		return undefined;
 	});
 

@@ -72,7 +72,7 @@ async function recorded<T, P>(
 	},
 	work: () => Promise<T>,
 	summarize: (result: T) => { conflicts: number; syncToken: string; dataBytes?: number },
-	prepare: (result: T) => P
+	prepare: (result: T) => Promise<P>
 ): Promise<P> {
 	const started = performance.now();
 	const common = {
@@ -108,8 +108,7 @@ async function recorded<T, P>(
 		dataBytes: s.dataBytes ?? base.dataBytes,
 		syncToken: s.syncToken
 	});
-	const prepared = prepare(result);
-	await recording;
+	const [, prepared] = await Promise.all([recording, prepare(result)]);
 	return prepared;
 }
 
@@ -214,7 +213,7 @@ export function mountSyncRoutes(router: Router, deps: PushDeps): void {
 				visibleData(user, entity, { ...row.data, version: row.version })
 			);
 		}
-		sendJsonCompressed(ctx.req, ctx.res, 200, { entity, checksums });
+		await sendJsonCompressed(ctx.req, ctx.res, 200, { entity, checksums });
 		return undefined;
 	});
 
@@ -231,8 +230,8 @@ export function mountSyncRoutes(router: Router, deps: PushDeps): void {
 		return { json: await devices(db) };
 	});
 
-	router.get('/api/openapi.json', (ctx: RouteContext) => {
-		sendJsonCompressed(ctx.req, ctx.res, 200, openApiDocument());
+	router.get('/api/openapi.json', async (ctx: RouteContext) => {
+		await sendJsonCompressed(ctx.req, ctx.res, 200, openApiDocument());
 		return undefined;
 	});
 }
