@@ -6,7 +6,7 @@ import { type AssembledServer, assembleServer } from '../assemble.ts';
 import { createUser } from '../auth/users.ts';
 import type { Db } from '../db/port.ts';
 import { silentLogger } from '../logger.ts';
-import { loginOver, openMigratedTestDb, testPassword, waitFor } from '../testing/app.ts';
+import { loginOver, openMigratedTestDb, testPassword, testUserOptions, waitFor } from '../testing/app.ts';
 import { probeWrites } from '../testing/db-probe.ts';
 import { accessRevokedReason } from './revoke.ts';
 
@@ -36,7 +36,7 @@ describe('removing a worker from a crew closes their open connections', () => {
 			const user = await createUser(
 				opened.db,
 				{ email: `${name}@revoke.test`, role, name, password: testPassword },
-				{ passwordIterations: 1_000 }
+				testUserOptions
 			);
 			ids[name] = user.id;
 		};

@@ -6,7 +6,7 @@ import { type AssembledServer, assembleServer } from '../assemble.ts';
 import { createUser } from '../auth/users.ts';
 import type { Db } from '../db/port.ts';
 import { silentLogger } from '../logger.ts';
-import { loginOver, openMigratedTestDb, testPassword, waitFor } from '../testing/app.ts';
+import { loginOver, openMigratedTestDb, testPassword, testUserOptions, waitFor } from '../testing/app.ts';
 import { probeWrites } from '../testing/db-probe.ts';
 
 /**
@@ -54,11 +54,7 @@ describe('websocket syncs in the sync health report', () => {
 			if (sql && /INSERT INTO sync_(metrics|devices)/.test(sql)) for (const check of checks) check();
 		});
 		const add = (email: string, role: 'OWNER' | 'WORKER') =>
-			createUser(
-				opened.db,
-				{ email, role, name: email, password: testPassword },
-				{ passwordIterations: 1_000 }
-			);
+			createUser(opened.db, { email, role, name: email, password: testPassword }, testUserOptions);
 		ownerId = (await add('owner@sessions.test', 'OWNER')).id;
 		await add('worker@sessions.test', 'WORKER');
 		server = await assembleServer({

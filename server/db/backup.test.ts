@@ -8,7 +8,13 @@ import { assembleServer } from '../assemble.ts';
 import { createUser } from '../auth/users.ts';
 import { silentLogger } from '../logger.ts';
 import { op, uuid } from '../sync/test-support.ts';
-import { serveTestApp, type TestServer, testAuthSecret, testPassword } from '../testing/app.ts';
+import {
+	serveTestApp,
+	type TestServer,
+	testAuthSecret,
+	testPassword,
+	testUserOptions
+} from '../testing/app.ts';
 import { migrate } from './migrate.ts';
 import { openPgliteDb } from './pglite.ts';
 
@@ -40,7 +46,7 @@ describe('OPS-2: backup of the embedded database while it runs, restored into a 
 		await createUser(
 			original.db,
 			{ email: 'o@x.test', role: 'OWNER', name: 'o', password: testPassword },
-			{ passwordIterations: 1_000 }
+			testUserOptions
 		);
 		await original.addUser('w@x.test', 'WORKER');
 		owner = await original.login('o@x.test');

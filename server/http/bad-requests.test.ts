@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AssembledServer, assembleServer } from '../assemble.ts';
 import { createUser } from '../auth/users.ts';
 import { silentLogger } from '../logger.ts';
-import { loginOver, openMigratedTestDb, testPassword } from '../testing/app.ts';
+import { loginOver, openMigratedTestDb, testPassword, testUserOptions } from '../testing/app.ts';
 
 // docs/server-rules.md HTTP-1 (entity names are own keys only) and HTTP-2 (a body over the limit
 // always gets its 413), against the production assembly on real Postgres over real HTTP.
@@ -18,7 +18,7 @@ describe('clear answers to bad requests', () => {
 		await createUser(
 			opened.db,
 			{ email: 'owner@bad.test', name: 'Owner', role: 'OWNER', password: testPassword },
-			{ passwordIterations: 1_000 }
+			testUserOptions
 		);
 		server = await assembleServer({
 			db: opened.db,

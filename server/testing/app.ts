@@ -35,6 +35,8 @@ export interface TestServer {
 }
 
 export const testPassword = 'correct horse';
+/** `createUser` options for tests: 1,000 PBKDF2 iterations, speed over strength. */
+export const testUserOptions = { passwordIterations: 1_000 } as const;
 
 /** Logs in at the server at `http` (`http://host:port`) and returns the token. */
 export async function loginOver(http: string, email: string, password: string): Promise<string> {
@@ -79,11 +81,7 @@ export async function serveTestApp(app: App, db: Db, close: () => Promise<void>)
 		http,
 		ws: `ws://${host}:${port}/collab`,
 		addUser: (email, role, password = testPassword) =>
-			createUser(
-				db,
-				{ email, role, password, name: email.split('@')[0] ?? email },
-				{ passwordIterations: 1_000 }
-			),
+			createUser(db, { email, role, password, name: email.split('@')[0] ?? email }, testUserOptions),
 		login: (email, password = testPassword) => loginOver(http, email, password),
 		close
 	};

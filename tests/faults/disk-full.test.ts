@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createUser } from '../../server/auth/users.ts';
 import { migrate } from '../../server/db/migrate.ts';
 import { openPgliteDb } from '../../server/db/pglite.ts';
+import { testUserOptions } from '../../server/testing/app.ts';
 import { login, testUserPassword } from '../integration/support/server-process.ts';
 import { seededRandom, testSeed } from '../support/random.ts';
 import { Crew } from './support/crew.ts';
@@ -44,7 +45,7 @@ describe('fault: disk full under the embedded database', () => {
 		const owner = await createUser(
 			setup,
 			{ email, role: 'OWNER', name: 'Owner', password: testUserPassword },
-			{ passwordIterations: 1_000 }
+			testUserOptions
 		);
 		await setup.close();
 

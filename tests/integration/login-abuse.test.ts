@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AssembledServer, assembleServer } from '../../server/assemble.ts';
 import { createUser } from '../../server/auth/users.ts';
 import type { Db } from '../../server/db/port.ts';
-import { openMigratedTestDb } from '../../server/testing/app.ts';
+import { openMigratedTestDb, testUserOptions } from '../../server/testing/app.ts';
 import { seededRandom, testSeed } from '../support/random.ts';
 import { MaterialWriter, synced } from './support/writers.ts';
 
@@ -66,13 +66,13 @@ describe('login that cannot be turned against users or the database', () => {
 			await createUser(
 				db,
 				{ email: 'owner@login.test', name: 'Owner', role: 'OWNER', password },
-				{ passwordIterations: 1_000 }
+				testUserOptions
 			)
 		).id;
 		await createUser(
 			db,
 			{ email: 'victim@login.test', name: 'Vic', role: 'WORKER', password },
-			{ passwordIterations: 1_000 }
+			testUserOptions
 		);
 		// Every log line of the server, to check that honest edits were never retried.
 		const logger = pino({ level: 'info' }, { write: (line: string) => void logs.push(JSON.parse(line)) });

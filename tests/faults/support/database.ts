@@ -5,6 +5,7 @@ import { migrate } from '../../../server/db/migrate.ts';
 import { openPgDb } from '../../../server/db/pg.ts';
 import type { Db } from '../../../server/db/port.ts';
 import { testDatabaseUrl } from '../../../server/db/testing.ts';
+import { testUserOptions } from '../../../server/testing/app.ts';
 import { testUserPassword } from '../../integration/support/server-process.ts';
 
 /** A fresh migrated schema with one owner, on the shared test Postgres or a scenario's own cluster. */
@@ -27,7 +28,7 @@ export async function openFaultDatabase(baseUrl = testDatabaseUrl): Promise<Faul
 	const owner = await createUser(
 		db,
 		{ email: ownerEmail, role: 'OWNER', name: 'Owner', password: testUserPassword },
-		{ passwordIterations: 1_000 }
+		testUserOptions
 	);
 	return {
 		db,

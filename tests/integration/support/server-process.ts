@@ -6,7 +6,7 @@ import { createUser } from '../../../server/auth/users.ts';
 import { migrate } from '../../../server/db/migrate.ts';
 import type { Db } from '../../../server/db/port.ts';
 import { openTestPgDb, testDatabaseUrl } from '../../../server/db/testing.ts';
-import { loginOver, waitFor } from '../../../server/testing/app.ts';
+import { loginOver, testUserOptions, waitFor } from '../../../server/testing/app.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -36,7 +36,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
 			createUser(
 				t.db,
 				{ email, role, name: email.split('@')[0] ?? email, password: testUserPassword },
-				{ passwordIterations: 1_000 }
+				testUserOptions
 			),
 		drop: () => t.dropSchema()
 	};
