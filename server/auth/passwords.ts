@@ -2,6 +2,7 @@ import { pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { compareOnThread } from './bcrypt-thread.ts';
 import { authDefaults } from './defaults.ts';
+import { OneAtATime } from './one-at-a-time.ts';
 
 const pbkdf2Async = promisify(pbkdf2);
 
@@ -26,13 +27,10 @@ const SALT_BYTES = 16;
  * One hash at a time, as on the bcrypt thread before: libuv's pool runs 4 at once, which in a login
  * flood would take every core of a small server from the event loop (LOGIN-4 bounds that share).
  */
-let hashing: Promise<unknown> = Promise.resolve();
+const hashing = new OneAtATime();
 
 function derive(password: string, salt: Buffer, iterations: number): Promise<Buffer> {
-	const work = () => pbkdf2Async(password.normalize('NFC'), salt, iterations, KEY_BYTES, 'sha256');
-	const run = hashing.then(work, work);
-	hashing = run.catch(() => undefined);
-	return run;
+	return hashing.run(() => pbkdf2Async(password.normalize('NFC'), salt, iterations, KEY_BYTES, 'sha256'));
 }
 
 /** Hashes a password with a fresh salt; `iterations` below the default are for tests only. */
