@@ -16,7 +16,7 @@ export class DurableClock {
 		this.#clocks = new Map(initial);
 	}
 
-	/** Marks the structs of one update (`Y.parseUpdateMeta`) as durable. */
+	/** Marks the structs of one update (its `UpdateMeta`) as durable. */
 	add(meta: { from: Map<number, number>; to: Map<number, number> }): void {
 		for (const [client, to] of meta.to) {
 			const from = meta.from.get(client) ?? 0;

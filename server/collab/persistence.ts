@@ -12,6 +12,7 @@ import * as Y from 'yjs';
 import { encodeDurableAck } from '../../wire/durability.ts';
 import type { DocStore, HeldBasis, HeldState, Seq } from '../docs/store.ts';
 import { DurableClock } from './durable-clock.ts';
+import { type UpdateMeta, UpdateMetaCache } from './update-meta.ts';
 
 /** Tunables of the persistence extension (units in the names). */
 export interface PersistenceSettings {
@@ -153,6 +154,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 	const { store } = options;
 	const logger = options.logger ?? pino({ level: 'silent' });
 	const docs = new Map<string, DocState>();
+	const metas = new UpdateMetaCache();
 	const inFlight = new Set<Promise<unknown>>();
 	let pendingAppends = 0;
 	let destroyed = false;
@@ -313,7 +315,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 	async function persist(
 		documentName: string,
 		update: Uint8Array,
-		meta: ReturnType<typeof Y.parseUpdateMeta>,
+		meta: UpdateMeta,
 		holder: DocState | undefined
 	) {
 		const appendedAt = performance.now();
@@ -359,6 +361,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 			await store.flush();
 			const stored = await store.loadHeld(documentName);
 			if (stored) Y.applyUpdate(document, stored.state);
+			metas.watch(document);
 			docs.set(documentName, {
 				document,
 				clock: new DurableClock(Y.decodeStateVector(Y.encodeStateVector(document))),
@@ -378,7 +381,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 		// rejection would be unhandled) and later extensions' onChange would wait behind our commit.
 		async onChange({ documentName, document, update, transactionOrigin }: onChangePayload) {
 			try {
-				const meta = Y.parseUpdateMeta(update);
+				const meta = metas.metaOf(update);
 				const remote = isTransactionOrigin(transactionOrigin) && transactionOrigin.source === 'redis';
 				if (remote && !settings.logRemoteUpdates) {
 					const remoteState = docs.get(documentName);
