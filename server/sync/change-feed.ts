@@ -116,6 +116,22 @@ function dataJson(row: FeedRow): string {
 	return row.splice ? `${row.data.slice(0, -1)}, "version": ${row.version}}` : row.data;
 }
 
+/**
+ * Each entity's latest row of the page, in the order of those rows. Keyed per entity type by the
+ * id as pg gave it, with no key built per row and nothing re-inserted: with a Map keyed
+ * `${type}:${id}` and a delete and set per row, `pullPageJson` of 5,000 rows took 16.5–17.2 ms,
+ * with this 13.5–16.3 (medians of 150 pages from a stub database, 3 alternating runs, 2026-12-03).
+ */
+function latestPerEntity(page: readonly FeedRow[]): FeedRow[] {
+	const lastIndex = new Map<EntityName, Map<string, number>>();
+	for (const [i, row] of page.entries()) {
+		const ids = lastIndex.get(row.entity_type) ?? new Map<string, number>();
+		if (ids.size === 0) lastIndex.set(row.entity_type, ids);
+		ids.set(row.entity_id, i);
+	}
+	return page.filter((row, i) => lastIndex.get(row.entity_type)?.get(row.entity_id) === i);
+}
+
 /** One row as the page's JSON shows it: an EntityChange, or an EntityDeletion. */
 function itemJson(row: FeedRow): string {
 	const by = row.user_id === null ? 'null' : JSON.stringify(row.user_id);
@@ -228,15 +244,9 @@ export async function pullPageJson(db: Db, user: AuthUser, options: PullOptions 
 		? { txid: last.txid, seq: Number(last.seq), floor }
 		: { ...from, floor };
 
-	const latest = new Map<string, FeedRow>();
-	for (const row of page) {
-		const key = `${row.entity_type}:${row.entity_id}`;
-		latest.delete(key); // re-insert so the map keeps the order of each entity's latest change
-		latest.set(key, row);
-	}
 	const changes: string[] = [];
 	const deletions: string[] = [];
-	for (const row of latest.values()) (row.deletion ? deletions : changes).push(itemJson(row));
+	for (const row of latestPerEntity(page)) (row.deletion ? deletions : changes).push(itemJson(row));
 	const syncToken = encodeToken(position);
 	const itemsJson = `"changes":[${changes.join(',')}],"deletions":[${deletions.join(',')}]`;
 	return {
