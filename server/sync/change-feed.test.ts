@@ -308,3 +308,72 @@ describe('pull page shaping (pg): the database-built page equals the reference s
 		);
 	});
 });
+
+/**
+ * The feed's plan does not depend on statistics (`readFeed`): on a change_log Postgres has never
+ * analyzed, its estimate of the keyset condition makes a bitmap scan plus a sort of every row after
+ * the cursor look cheaper than reading the order index up to the limit. The statement pullChanges
+ * really sends, in its own transaction, is explained there instead of run once.
+ */
+describe('change feed plan (pg): index order, no sort, without statistics', () => {
+	let t: TestPgDb;
+	beforeAll(async () => {
+		t = await openTestPgDb();
+		await migrate(t.db);
+		await t.db.query('ALTER TABLE change_log SET (autovacuum_enabled = false)');
+		for (let part = 0; part < 2; part++) {
+			await t.db.query(
+				`INSERT INTO change_log (entity_type, entity_id, operation, version, data)
+				 SELECT 'material', gen_random_uuid(), 'INSERT', 1, jsonb_build_object('name', 'seed ' || g, 'quantity', g % 9)
+				 FROM generate_series(1, 25000) g`
+			);
+		}
+	});
+	afterAll(() => t?.dropSchema());
+
+	interface PlanNode {
+		'Node Type': string;
+		Plans?: PlanNode[];
+	}
+	const nodeTypes = (plan: PlanNode): string[] => [
+		plan['Node Type'],
+		...(plan.Plans ?? []).flatMap(nodeTypes)
+	];
+	const explain = async (q: Tx['query'], sql: string, params?: readonly unknown[]) => {
+		const { rows } = await q<{ 'QUERY PLAN': [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${sql}`, params);
+		const plan = rows[0]?.['QUERY PLAN'][0].Plan;
+		if (!plan) throw new Error('EXPLAIN gave no plan');
+		return nodeTypes(plan);
+	};
+
+	it('reads change_log_order_idx up to the limit where the bare statement would sort', async () => {
+		const plans: string[][] = [];
+		let feedSql = '';
+		let feedParams: readonly unknown[] = [];
+		const spying: Db = {
+			kind: 'pg',
+			close: () => t.db.close(),
+			query: (sql, params) => t.db.query(sql, params),
+			transaction: (work) =>
+				t.db.transaction((tx) =>
+					work({
+						async query(sql, params) {
+							if (sql.includes('FROM change_log c')) {
+								feedSql = sql;
+								feedParams = params ?? [];
+								plans.push(await explain(tx.query.bind(tx), sql, params));
+							}
+							return tx.query(sql, params);
+						}
+					})
+				)
+		};
+		const page = await pullChanges(spying, owner, { limit: 5000 });
+		expect(page.changes).toHaveLength(5000);
+		expect(plans).toHaveLength(1);
+		expect(plans[0]).toContain('Index Scan');
+		expect(plans[0]).not.toContain('Sort');
+		// The setup provokes what readFeed prevents: the same statement outside it sorts.
+		expect(await explain(t.db.query.bind(t.db), feedSql, feedParams)).toContain('Sort');
+	});
+});
