@@ -9,6 +9,7 @@ import {
 } from './collab/revocation-bus.ts';
 import { createSyncSessions, type SyncSessionSettings } from './collab/sync-sessions.ts';
 import { createWriteGuardExtension } from './collab/write-guard.ts';
+import { type MaintenanceWorker, startMaintenance } from './db/maintenance.ts';
 import type { Db } from './db/port.ts';
 import { createDocStore, type DocStore } from './docs/store.ts';
 import type { Logger } from './logger.ts';
@@ -46,6 +47,8 @@ export interface AssembledServer {
 	sync: SyncApi;
 	/** The background retention worker (`runNow` for tests and operators). */
 	retention: RetentionWorker;
+	/** The embedded database's vacuum and analyze (server/db/maintenance.ts); null on Postgres, which has autovacuum. */
+	maintenance: MaintenanceWorker | null;
 	/** Stops the app gracefully and flushes every pending append; leaves the database open. */
 	close(): Promise<void>;
 }
@@ -135,13 +138,19 @@ export async function assembleServer(options: AssembleOptions): Promise<Assemble
 		logger: logger.child({ subsystem: 'retention' }),
 		settings: retentionSettings
 	});
+	const maintenance =
+		db.kind === 'pglite'
+			? startMaintenance({ db, logger: logger.child({ subsystem: 'maintenance' }) })
+			: null;
 	return {
 		app,
 		store,
 		sync,
 		retention,
+		maintenance,
 		async close() {
 			await retention.stop();
+			await maintenance?.stop();
 			// app.close() waits for documents to unload and runs onDestroy, which flushes persistence;
 			// flushing again is cheap and makes the order explicit before the database goes away.
 			await app.close();
