@@ -234,7 +234,13 @@ const isTestCode = (rel) =>
 	rel.startsWith('server/db/testing.ts');
 
 // config.ts reads every subsystem's settings from the environment: it is wiring, not plumbing.
-const serverCore = new Set(['logger.ts', 'metrics.ts', 'defaults.ts', 'store-failures.ts']);
+const serverCore = new Set([
+	'logger.ts',
+	'metrics.ts',
+	'defaults.ts',
+	'store-failures.ts',
+	'background-pass.ts'
+]);
 
 /** The folder (node of the layer graph) a file belongs to. */
 export function folderOf(rel) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { type BackgroundPass, startBackgroundPass } from '../background-pass.ts';
 import type { Db } from './port.ts';
 
 /**
@@ -47,12 +48,8 @@ export interface MaintenanceRun {
 	tables: string[];
 }
 
-export interface MaintenanceWorker {
-	/** One pass now (after any pass already running). */
-	runNow(): Promise<MaintenanceRun>;
-	/** Stops the timer and waits for a running pass to finish its current table. */
-	stop(): Promise<void>;
-}
+/** The embedded database's upkeep in the background: `runNow` for tests and operators. */
+export type MaintenanceWorker = BackgroundPass<MaintenanceRun>;
 
 const quoted = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`;
 
@@ -79,42 +76,20 @@ export async function runMaintenance(
 	return run;
 }
 
-/** Runs `runMaintenance` every `intervalMs` in the background (timer unref'd: never holds the process). */
+/** Runs `runMaintenance` every `intervalMs` in the background. */
 export function startMaintenance(options: {
 	db: Db;
 	logger: Pick<Logger, 'debug' | 'warn'>;
 	settings?: Partial<MaintenanceSettings> | undefined;
 }): MaintenanceWorker {
 	const settings = { ...maintenanceDefaults, ...options.settings };
-	let stopped = false;
-	let current: Promise<MaintenanceRun> = Promise.resolve({ tables: [] });
-	let timer: NodeJS.Timeout | undefined;
-	const runNow = () => {
-		current = current
-			.catch(() => ({ tables: [] }))
-			.then(() => runMaintenance(options.db, settings, () => stopped));
-		return current;
-	};
-	const schedule = () => {
-		if (stopped) return;
-		timer = setTimeout(() => {
-			runNow()
-				.then((run) => {
-					if (run.tables.length > 0) options.logger.debug(run, 'embedded database vacuumed');
-				})
-				// The database may be down (disk full, reopening): the next pass tries again.
-				.catch((err: unknown) => options.logger.warn({ err }, 'embedded database upkeep failed'))
-				.finally(schedule);
-		}, settings.intervalMs);
-		timer.unref();
-	};
-	schedule();
-	return {
-		runNow,
-		async stop() {
-			stopped = true;
-			clearTimeout(timer);
-			await current.catch(() => undefined);
-		}
-	};
+	return startBackgroundPass({
+		intervalMs: settings.intervalMs,
+		run: (_now, shouldStop) => runMaintenance(options.db, settings, shouldStop),
+		onDone: (run) => {
+			if (run.tables.length > 0) options.logger.debug(run, 'embedded database vacuumed');
+		},
+		// The database may be down (disk full, reopening): the next pass tries again.
+		onError: (err) => options.logger.warn({ err }, 'embedded database upkeep failed')
+	});
 }

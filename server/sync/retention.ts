@@ -1,3 +1,4 @@
+import { type BackgroundPass, startBackgroundPass } from '../background-pass.ts';
 import type { Db } from '../db/port.ts';
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics.ts';
@@ -142,12 +143,8 @@ export async function runRetention(
 	return run;
 }
 
-export interface RetentionWorker {
-	/** Runs one pass now (after any pass already running), e.g. for tests and operators. */
-	runNow(now?: number): Promise<RetentionRun>;
-	/** Stops the timer and waits for a running pass to end at its next batch boundary. */
-	stop(): Promise<void>;
-}
+/** The background retention worker: `runNow` for tests and operators. */
+export type RetentionWorker = BackgroundPass<RetentionRun>;
 
 /** Runs `runRetention` every `intervalMs` in the background (timer unref'd: never holds the process). */
 export function startRetention(options: {
@@ -156,38 +153,12 @@ export function startRetention(options: {
 	settings?: Partial<RetentionSettings> | undefined;
 }): RetentionWorker {
 	const settings = { ...retentionDefaults, ...options.settings };
-	let stopped = false;
-	let current: Promise<RetentionRun> = Promise.resolve({
-		changeLogDeleted: 0,
-		idempotencyDeleted: 0,
-		batches: 0
+	return startBackgroundPass({
+		intervalMs: settings.intervalMs,
+		run: (now, shouldStop) => runRetention(options.db, settings, now, shouldStop),
+		onDone: (run) => {
+			if (run.changeLogDeleted + run.idempotencyDeleted > 0) options.logger.info(run, 'retention pass');
+		},
+		onError: (err) => options.logger.error({ err }, 'retention pass failed')
 	});
-	let timer: NodeJS.Timeout | undefined;
-	const runNow = (now?: number) => {
-		current = current
-			.catch(() => undefined)
-			.then(() => runRetention(options.db, settings, now ?? Date.now(), () => stopped));
-		return current;
-	};
-	const schedule = () => {
-		if (stopped) return;
-		timer = setTimeout(() => {
-			runNow()
-				.then((run) => {
-					if (run.changeLogDeleted + run.idempotencyDeleted > 0) options.logger.info(run, 'retention pass');
-				})
-				.catch((err: unknown) => options.logger.error({ err }, 'retention pass failed'))
-				.finally(schedule);
-		}, settings.intervalMs);
-		timer.unref();
-	};
-	schedule();
-	return {
-		runNow,
-		async stop() {
-			stopped = true;
-			clearTimeout(timer);
-			await current.catch(() => undefined);
-		}
-	};
 }
