@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Db } from '../server/db/port.ts';
-import { openMigratedTestDb, type TestDbKind } from '../server/testing/app.ts';
+import type { TestDbKind } from '../server/testing/app.ts';
+import { migratedDbPerTest } from '../server/testing/per-test-db.ts';
 
 /**
  * Migration 010 writes `change_log` from statement triggers' transition tables. The feed depends on
@@ -57,17 +58,7 @@ function upsertMaterials(db: Db, quantities: number[], version = 1): Promise<unk
 }
 
 describe.each<TestDbKind>(['pg', 'pglite'])('migration 010: change_log per statement (%s)', (kind) => {
-	let drop: (() => Promise<void>) | undefined;
-	afterEach(async () => {
-		await drop?.();
-		drop = undefined;
-	});
-
-	async function open(): Promise<Db> {
-		const opened = await openMigratedTestDb(kind);
-		drop = opened.drop;
-		return opened.db;
-	}
+	const open = migratedDbPerTest(kind);
 
 	it('logs every inserted, updated and deleted row of each table with its own fields', async () => {
 		const db = await open();

@@ -1,6 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Db } from '../server/db/port.ts';
-import { openMigratedTestDb, type TestDbKind } from '../server/testing/app.ts';
+import type { TestDbKind } from '../server/testing/app.ts';
+import { migratedDbPerTest } from '../server/testing/per-test-db.ts';
 
 /**
  * Migration 011 stores with each change_log row what a pull page used to read out of its jsonb: the
@@ -20,17 +21,7 @@ interface PageFields {
 describe.each<TestDbKind>(['pg', 'pglite'])(
 	'migration 011: page fields stored with each change_log row (%s)',
 	(kind) => {
-		let drop: (() => Promise<void>) | undefined;
-		afterEach(async () => {
-			await drop?.();
-			drop = undefined;
-		});
-
-		async function open(): Promise<Db> {
-			const opened = await openMigratedTestDb(kind);
-			drop = opened.drop;
-			return opened.db;
-		}
+		const open = migratedDbPerTest(kind);
 
 		async function fields(db: Db): Promise<PageFields[]> {
 			const { rows } = await db.query<PageFields>(
