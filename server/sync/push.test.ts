@@ -45,6 +45,31 @@ describe.each(['pg', 'pglite'] as const)('push and pull (%s)', (kind) => {
 		return { changes, deletions, token: cursor as string };
 	};
 
+	it('commits the updates of every document a push writes together: one update-log batch, not one per straggler', async () => {
+		const jobs = Array.from({ length: 10 }, () => uuid());
+		const operations = Array.from({ length: 50 }, (_, i) =>
+			op({
+				type: 'create',
+				entity: 'material',
+				entityId: uuid(),
+				data: { jobId: jobs[i % jobs.length], name: `item ${i}`, quantity: 1, unit: 'pcs', purchased: false }
+			})
+		);
+		const batches: number[] = [];
+		const query = server.db.query.bind(server.db);
+		server.db.query = (sql, params) => {
+			if (sql.startsWith('INSERT INTO doc_updates')) batches.push((params?.length ?? 0) / 2);
+			return query(sql, params);
+		};
+		try {
+			const result = await pushOps(owner, operations);
+			expect(result.processed.every((p) => p.status === 'applied')).toBe(true);
+		} finally {
+			server.db.query = query;
+		}
+		expect(batches).toEqual([jobs.length]);
+	});
+
 	it('creates entities, reads them back on pull (read-your-writes), hides price from workers', async () => {
 		const customerId = uuid();
 		const jobId = uuid();
