@@ -159,23 +159,6 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 	let pendingAppends = 0;
 	let destroyed = false;
 
-	let commitSoonScheduled = false;
-	/**
-	 * Ends the group-commit window once this turn's microtasks have run, not at once: a REST push
-	 * writes several documents, and the onChange chains that append their updates reach this
-	 * extension a few microtasks after each transaction — a commit started at the first waiter took
-	 * 7 of a push's 10 documents and left 3 for a second commit (bench:api probe: 2 commits of 3–8 ms
-	 * per push, 1 since).
-	 */
-	function commitSoon(): void {
-		if (commitSoonScheduled) return;
-		commitSoonScheduled = true;
-		setImmediate(() => {
-			commitSoonScheduled = false;
-			store.commitNow();
-		});
-	}
-
 	function track(promise: Promise<unknown>): void {
 		inFlight.add(promise);
 		const forget = () => inFlight.delete(promise);
@@ -341,7 +324,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 			pendingAppends--;
 		});
 		// A server-side writer (REST push) is waiting for this document: no window for company.
-		if ((docs.get(documentName)?.waiters.size ?? 0) > 0) commitSoon();
+		if ((docs.get(documentName)?.waiters.size ?? 0) > 0) store.commitNow();
 		const committed = await appending;
 		if (committed !== null) holder?.basis.seqs.add(committed);
 		if (committed === null) {
@@ -470,7 +453,7 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 			return new Promise<void>((resolve, reject) => {
 				state.waiters.add({ needs: stateVector, resolve, reject });
 				// Its appends may be queued already, waiting out the group-commit window.
-				commitSoon();
+				store.commitNow();
 			});
 		},
 

@@ -278,6 +278,21 @@ export function describeDocStoreContract(name: string, make: () => Promise<Store
 			await slow.close();
 		});
 
+		it('commitNow() lets the appends of the same turn join the batch it commits', async () => {
+			const slow = createDocStore(db, { groupCommitWindowMs: 60_000 });
+			const first = slow.appendUpdate('turn-a', setUpdate('a', 1));
+			slow.commitNow();
+			// After the waiter asked, in the same turn and a few microtasks later (Hocuspocus' onChange).
+			await Promise.resolve();
+			const second = slow.appendUpdate('turn-b', setUpdate('b', 1));
+			await Promise.all([first, second]);
+			const { rows } = await db.query<{ n: number }>(
+				"SELECT count(DISTINCT xmin::text)::int AS n FROM doc_updates WHERE doc_name IN ('turn-a', 'turn-b')"
+			);
+			expect(rows[0]?.n).toBe(1); // one transaction: one commit
+			await slow.close();
+		});
+
 		it('flush() waits for appends issued before it', async () => {
 			const appends = Array.from({ length: 50 }, (_, i) =>
 				store.appendUpdate('flush', setUpdate(`f${i}`, i))
