@@ -36,6 +36,9 @@
 // (4) · BENCH_RATE (500 edits/s) · BENCH_STORMS (3) · BENCH_SCENARIOS · BENCH_PEERS
 // (khs,bare,hpdb,yws,floor) · BENCH_PROFILE=<dir> (V8 CPU profile of our server, written at exit) ·
 // BENCH_PG_COUNT=1 (count our server's Postgres statements per edit: tests/bench/peers/pg-query-count.mjs) ·
+// BENCH_HEAP_PROFILE=<dir> (V8 allocation profile of every server over each scenario's measured part,
+// collected objects included, and a row of bytes allocated per delivered update:
+// tests/bench/peers/heap-sampler.mjs, read with heap-top.ts) ·
 // TEST_SEED · TEST_DATABASE_URL.
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -71,6 +74,7 @@ const scenarios = new Set((env.BENCH_SCENARIOS ?? 'idle,500,2000,storm').split('
 const peerIds = (env.BENCH_PEERS ?? 'khs,bare,hpdb,yws,floor').split(',') as PeerId[];
 const seed = testSeed();
 const countStatements = env.BENCH_PG_COUNT === '1';
+const heapProfileDir = env.BENCH_HEAP_PROFILE;
 const twoCpus = cpus().length >= 2;
 const serverCpu = twoCpus ? 1 : undefined;
 const clientCpu = twoCpus ? 0 : undefined;
@@ -223,11 +227,13 @@ async function fanOut(
 	const windows = new Map<PeerId, Array<{ result: WindowResult; serverS: number }>>(
 		peers.map((p) => [p.id, []])
 	);
-	for (let round = 0; round < rounds; round++) {
-		for (const peer of round % 2 === 0 ? peers : [...peers].reverse()) {
-			windows.get(peer.id)?.push(await window(peer.id, windowMs, true));
+	const { allocated } = await heapSampled(name, peers, async () => {
+		for (let round = 0; round < rounds; round++) {
+			for (const peer of round % 2 === 0 ? peers : [...peers].reverse()) {
+				windows.get(peer.id)?.push(await window(peer.id, windowMs, true));
+			}
 		}
-	}
+	});
 	await sleep(settleMs); // deferred work (debounced stores, projection) is the server's cost too
 	if (statementsBefore && khs) {
 		const after = await statementCounts(khs);
@@ -263,6 +269,10 @@ async function fanOut(
 			((spent.serverS + spent.postgresS) / deliveries) * 1e6
 		);
 		put(metric(`${prefix} of which pg µs`), peer.id, (spent.postgresS / deliveries) * 1e6);
+		const bytes = allocated?.get(peer.id);
+		if (bytes !== undefined) {
+			put(metric(`${prefix} KB allocated / delivered update (sampled)`), peer.id, bytes / deliveries / 1024);
+		}
 		if (peer.id === 'khs') {
 			const acks = list.map(({ result }) => Float64Array.from(result.durableLatencies).sort());
 			const p99 = median(acks.map((s) => percentile(s, 99)));
@@ -317,8 +327,18 @@ async function storm(): Promise<void> {
 			await session.request({ type: 'storm-prepare', clients: 200, docs: 20, offlineEdits: 50 });
 			await session.request({ type: 'gc' });
 			const before = await active.read(peer.label);
-			const { convergedMs } = await session.request<'storm'>({ type: 'storm-go', timeoutMs: 120_000 });
-			await sleep(settleMs);
+			const go = async () => {
+				const reply = await session.request<'storm'>({ type: 'storm-go', timeoutMs: 120_000 });
+				await sleep(settleMs);
+				return reply;
+			};
+			// The first storm of each server only: one profile per scenario.
+			const { result, allocated } =
+				rep === 0 ? await heapSampled('storm', [peer], go) : { result: await go() };
+			const { convergedMs } = result;
+			const bytes = allocated?.get(peer.id);
+			if (bytes !== undefined)
+				put(metric('storm: MB allocated (sampled, first storm)'), peer.id, bytes / 2 ** 20);
 			const after = await active.read(peer.label);
 			const r = results.get(peer.id);
 			r?.ms.push(convergedMs);
@@ -335,19 +355,54 @@ async function storm(): Promise<void> {
 	}
 }
 
-/** Our server's Postgres statements so far, by kind (BENCH_PG_COUNT=1 only). */
-function statementCounts(peer: Peer): Promise<Record<string, number>> {
+/** Sends our server an IPC request of a bench preload and waits for the answer of type `replyType`. */
+function ask<T>(peer: Peer, request: string | Record<string, string>, replyType: string): Promise<T> {
 	return new Promise((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error('no statement counts from our server')), 10_000);
-		const onMessage = (m: { type?: string; counts?: Record<string, number> }) => {
-			if (m?.type !== 'pg-count') return;
+		const timer = setTimeout(() => reject(new Error(`no ${replyType} from our server`)), 30_000);
+		const onMessage = (m: { type?: string }) => {
+			if (m?.type !== replyType) return;
 			clearTimeout(timer);
 			peer.server.proc.off('message', onMessage);
-			resolve(m.counts ?? {});
+			resolve(m as T);
 		};
 		peer.server.proc.on('message', onMessage);
-		peer.server.proc.send?.('pg-count');
+		peer.server.proc.send?.(request);
 	});
+}
+
+/** Our server's Postgres statements so far, by kind (BENCH_PG_COUNT=1 only). */
+async function statementCounts(peer: Peer): Promise<Record<string, number>> {
+	return (await ask<{ counts?: Record<string, number> }>(peer, 'pg-count', 'pg-count')).counts ?? {};
+}
+
+/**
+ * BENCH_HEAP_PROFILE only: samples every server's allocations while `measured` runs, writes each to
+ * `<dir>/<name>-<peer>.heapprofile` (tests/bench/peers/heap-sampler.mjs; read with heap-top.ts) and
+ * returns the bytes each allocated (undefined without BENCH_HEAP_PROFILE).
+ */
+async function heapSampled<T>(
+	name: string,
+	sampled: readonly Peer[],
+	measured: () => Promise<T>
+): Promise<{ result: T; allocated?: Map<PeerId, number> }> {
+	if (!heapProfileDir) return { result: await measured() };
+	for (const peer of sampled) await ask(peer, { type: 'heap-start' }, 'heap-started');
+	const result = await measured();
+	const allocated = new Map<PeerId, number>();
+	for (const peer of sampled) {
+		const file = `${heapProfileDir}/${`${name}-${peer.id}`.replace(/[^a-z0-9]+/gi, '-')}.heapprofile`;
+		await ask(peer, { type: 'heap-stop', file }, 'heap-stopped');
+		allocated.set(peer.id, allocatedBytes(JSON.parse(readFileSync(file, 'utf8')).head));
+	}
+	console.log(`${name}: allocation profiles in ${heapProfileDir}`);
+	return { result, allocated };
+}
+
+/** All bytes a sampling heap profile counts (V8 scales each sample to what it stands for). */
+function allocatedBytes(node: { selfSize: number; children: unknown[] }): number {
+	let bytes = node.selfSize;
+	for (const child of node.children) bytes += allocatedBytes(child as typeof node);
+	return bytes;
 }
 
 let benchUserId = '';
@@ -356,12 +411,14 @@ try {
 	benchUserId = (await database.addUser('bench@khs.test', 'OWNER')).id;
 	const profileDir = env.BENCH_PROFILE;
 	for (const id of peerIds) {
+		const heapSampler = heapProfileDir ? ['--import', './tests/bench/peers/heap-sampler.mjs'] : [];
 		const nodeArgs =
 			id !== 'khs'
-				? []
+				? heapSampler
 				: [
 						...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
 						...(countStatements ? ['--import', './tests/bench/peers/pg-query-count.mjs'] : []),
+						...heapSampler,
 						// Experiments with V8 flags on our server only, e.g. `--max-semi-space-size=16`.
 						...(env.BENCH_KHS_NODE_ARGS?.split(' ').filter(Boolean) ?? [])
 					];

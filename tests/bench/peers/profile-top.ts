@@ -8,11 +8,11 @@
 //   --inclusive           rank by inclusive time (the function and everything it called)
 //   --under <regex>       only samples below a frame matching <regex>, ranked by the self time there
 import { readFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { type CallFrame, frameName, moduleOf } from './profile-frames.ts';
 
 interface ProfileNode {
 	id: number;
-	callFrame: { functionName: string; url: string; lineNumber: number };
+	callFrame: CallFrame;
 	children?: number[];
 }
 interface Profile {
@@ -53,9 +53,7 @@ function sumOf(values: Map<unknown, number>): number {
 }
 
 function nameOf(node: ProfileNode): string {
-	const { functionName, url, lineNumber } = node.callFrame;
-	const where = url ? `${relative(process.cwd(), url.replace(/^file:\/\//, ''))}:${lineNumber + 1}` : '';
-	return `${functionName || '(anonymous)'} ${where}`.trim();
+	return frameName(node.callFrame);
 }
 
 /** The sample's frames, innermost first. */
@@ -104,20 +102,7 @@ const rows = [...byFunction].sort((a, b) => b[1] - a[1]);
 /** Self time by where the code lives: our folders, each package, Node's internals, native. */
 const byModule = new Map<string, number>();
 for (const [id, us] of selfUs) {
-	const { functionName, url } = (byId.get(id) as ProfileNode).callFrame;
-	const path = relative(process.cwd(), url.replace(/^file:\/\//, ''));
-	const where = !url
-		? functionName.startsWith('(')
-			? functionName
-			: '(native)'
-		: url.startsWith('node:')
-			? 'node: internals'
-			: path.startsWith('node_modules/')
-				? path
-						.split('/')
-						.slice(0, path.split('/')[1]?.startsWith('@') ? 3 : 2)
-						.join('/')
-				: path.split('/').slice(0, 2).join('/');
+	const where = moduleOf((byId.get(id) as ProfileNode).callFrame);
 	byModule.set(where, (byModule.get(where) ?? 0) + us);
 }
 console.log(`${file}: ${(total / 1e6).toFixed(1)} s sampled, ${((busy / total) * 100).toFixed(1)} % busy`);
