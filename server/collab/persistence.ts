@@ -278,7 +278,8 @@ export function createPersistenceExtension(options: PersistenceOptions): Persist
 	function heldNow(state: DocState): HeldState {
 		return {
 			state: Y.encodeStateAsUpdate(state.document),
-			basis: { snapshotVersion: state.basis.snapshotVersion, seqs: new Set(state.basis.seqs) }
+			basis: { snapshotVersion: state.basis.snapshotVersion, seqs: new Set(state.basis.seqs) },
+			contains: Y.snapshot(state.document)
 		};
 	}
 

@@ -203,35 +203,61 @@ export function describeDocStoreContract(name: string, make: () => Promise<Store
 			await expect(store.compact('bad')).rejects.toMatchObject({ code: 'CORRUPT_UPDATE' });
 		});
 
-		it('a held copy becomes the snapshot without the log being read back; rows it lacks stay', async () => {
+		// `contains` from the holder (persistence passes `Y.snapshot` of its document) or, absent, decoded from `state`.
+		it.each([
+			['decoded from the state', 'held', undefined],
+			['given by the holder', 'held-told', (copy: Y.Doc) => Y.snapshot(copy)]
+		] as const)(
+			'a held copy becomes the snapshot without the log being read back; rows it lacks stay (what it contains %s)',
+			async (_, name, contains) => {
+				const a = setUpdate('a', 1);
+				const first = await store.appendUpdate(name, a);
+				const loaded = await store.loadHeld(name);
+				expect(loaded?.basis).toEqual({ snapshotVersion: 0, seqs: new Set([first]) });
+				const copy = new Y.Doc();
+				Y.applyUpdate(copy, loaded?.state ?? new Uint8Array());
+				// The holder's own edit, applied and then appended: its seq joins the basis.
+				copy.getMap('m').set('b', 2);
+				const own = await store.appendUpdate(name, Y.encodeStateAsUpdate(copy));
+				// Another instance's row the copy never saw, and a second copy of a row it has.
+				await store.appendUpdate(name, setUpdate('elsewhere', 3));
+				await store.appendUpdate(name, a);
+				const probe = instrument(db);
+				const basis = { snapshotVersion: 0, seqs: new Set([first, own]) };
+				const result = await createDocStore(probe.db).compact(name, {
+					state: Y.encodeStateAsUpdate(copy),
+					basis,
+					...(contains ? { contains: contains(copy) } : {})
+				});
+				expect(result).toMatchObject({ foldedUpdates: 3, heldVersion: 1 });
+				expect(probe.count('SELECT seq, payload FROM doc_updates WHERE doc_name = $1 ORDER BY seq')).toBe(0);
+				expect(mapOf(await store.load(name))).toEqual({ a: 1, b: 2, elsewhere: 3 });
+				const { rows } = await db.query<{ n: number }>(
+					'SELECT count(*)::int AS n FROM doc_updates WHERE doc_name = $1',
+					[name]
+				);
+				// Only the row the copy lacks is left; the duplicate was checked to be contained.
+				expect(rows[0]?.n).toBe(1);
+				const again = await store.loadHeld(name);
+				expect(again?.basis.snapshotVersion).toBe(1);
+				copy.destroy();
+			}
+		);
+
+		it('what a held copy contains is what the holder says, when it says it', async () => {
 			const a = setUpdate('a', 1);
-			const first = await store.appendUpdate('held', a);
-			const loaded = await store.loadHeld('held');
-			expect(loaded?.basis).toEqual({ snapshotVersion: 0, seqs: new Set([first]) });
+			const first = await store.appendUpdate('told', a);
 			const copy = new Y.Doc();
-			Y.applyUpdate(copy, loaded?.state ?? new Uint8Array());
-			// The holder's own edit, applied and then appended: its seq joins the basis.
-			copy.getMap('m').set('b', 2);
-			const own = await store.appendUpdate('held', Y.encodeStateAsUpdate(copy));
-			// Another instance's row the copy never saw, and a second copy of a row it has.
-			await store.appendUpdate('held', setUpdate('elsewhere', 3));
-			await store.appendUpdate('held', a);
-			const probe = instrument(db);
-			const basis = { snapshotVersion: 0, seqs: new Set([first, own]) };
-			const result = await createDocStore(probe.db).compact('held', {
+			Y.applyUpdate(copy, a);
+			// A second row with content the copy has: contained, by the copy's own state.
+			await store.appendUpdate('told', a);
+			const result = await store.compact('told', {
 				state: Y.encodeStateAsUpdate(copy),
-				basis
+				basis: { snapshotVersion: 0, seqs: new Set([first]) },
+				// Told it contains nothing: the row is not checked against the state, and stays.
+				contains: Y.snapshot(new Y.Doc())
 			});
-			expect(result).toMatchObject({ foldedUpdates: 3, heldVersion: 1 });
-			expect(probe.count('SELECT seq, payload FROM doc_updates WHERE doc_name = $1 ORDER BY seq')).toBe(0);
-			expect(mapOf(await store.load('held'))).toEqual({ a: 1, b: 2, elsewhere: 3 });
-			const { rows } = await db.query<{ n: number }>(
-				"SELECT count(*)::int AS n FROM doc_updates WHERE doc_name = 'held'"
-			);
-			// Only the row the copy lacks is left; the duplicate was checked to be contained.
-			expect(rows[0]?.n).toBe(1);
-			const again = await store.loadHeld('held');
-			expect(again?.basis.snapshotVersion).toBe(1);
+			expect(result).toMatchObject({ foldedUpdates: 1, heldVersion: 1 });
 			copy.destroy();
 		});
 

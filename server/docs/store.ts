@@ -63,6 +63,13 @@ export interface HeldBasis {
 export interface HeldState {
 	state: Uint8Array;
 	basis: HeldBasis;
+	/**
+	 * `state`'s state vector and delete set, when the holder has them at hand (`Y.snapshot` of the
+	 * Y.Doc it encoded `state` from, in the same tick): compaction then checks other rows against it
+	 * instead of decoding `state` twice — 4.3 ms against 0.012 for a list of 200 materials after
+	 * 5,000 edits (308 KB); in a reconnect storm that decode was 6 % of the server's allocations.
+	 */
+	contains?: Y.Snapshot;
 }
 
 /** What one compaction did. */
@@ -361,7 +368,7 @@ async function compactHeld(
 		[docName, known]
 	);
 	if (others.rows.length > 0) {
-		const contains = heldSnapshot(held.state);
+		const contains = held.contains ?? heldSnapshot(held.state);
 		for (const row of others.rows) if (Y.snapshotContainsUpdate(contains, row.payload)) known.push(row.seq);
 	}
 	const { rows } = await db.query<{ version: Seq | null; folded: number }>(
