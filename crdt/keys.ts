@@ -16,6 +16,14 @@ export interface ParsedKey {
 }
 
 export function parseKey(key: string): ParsedKey {
-	const [field = '', ...parts] = key.split(KEY_SEPARATOR);
+	// One array, not the split's plus a rest copy: the write guard parses every key an update writes.
+	const parts = key.split(KEY_SEPARATOR);
+	const field = parts.shift() ?? '';
 	return { field, parts };
+}
+
+/** `parseKey(key).field` without the parts (map-index.ts groups every key it reads by it). */
+export function keyField(key: string): string {
+	const end = key.indexOf(KEY_SEPARATOR);
+	return end === -1 ? key : key.slice(0, end);
 }

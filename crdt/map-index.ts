@@ -1,5 +1,5 @@
 import type * as Y from 'yjs';
-import { entryKey, KEY_SEPARATOR } from './keys.ts';
+import { entryKey, KEY_SEPARATOR, keyField } from './keys.ts';
 
 /**
  * The live entries of an entity's Y.Map grouped by field, kept up to date from what Yjs records a
@@ -143,7 +143,7 @@ function patched(map: Y.Map<unknown>, index: MapIndex, changedKeys: ReadonlySet<
 	for (const key of changedKeys) {
 		// A key-less change is to the type's list part, which a Y.Map never shows.
 		if (key === null) continue;
-		const field = fieldOf(key);
+		const field = keyField(key);
 		const keys = byField.get(field);
 		if (keys) keys.push(key);
 		else byField.set(field, [key]);
@@ -178,11 +178,6 @@ function internals(map: Y.Map<unknown>): MapInternals {
 	return map as unknown as MapInternals;
 }
 
-function fieldOf(key: string): string {
-	const end = key.indexOf(KEY_SEPARATOR);
-	return end === -1 ? key : key.slice(0, end);
-}
-
 /** The types a transaction changed (Yjs types its keys as `AbstractType<YEvent>`, a `Y.Map` among them). */
 function changedIn(transaction: Y.Transaction): ReadonlyMap<object, ReadonlySet<string | null>> {
 	return transaction.changed as ReadonlyMap<object, ReadonlySet<string | null>>;
@@ -194,7 +189,7 @@ function buildIndex(map: Y.Map<unknown>): MapIndex {
 	// `forEach` visits live entries only, without the iterator objects `keys()`/`values()` allocate.
 	map.forEach((value, key) => {
 		values.push(value);
-		const field = fieldOf(key);
+		const field = keyField(key);
 		const entries = fields.get(field);
 		// Created holding its first entry, sized for one (see `patched`).
 		if (!entries) fields.set(field, { keys: [key], values: [value] });

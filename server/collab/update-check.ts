@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { DOC_LAYOUT, type DocRef, entryKey, isUuid, parseKey } from '../../crdt/index.ts';
+import { DOC_LAYOUT, type DocRef, entryKey, isUuid, keyField } from '../../crdt/index.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import {
 	type KeyChange,
@@ -355,7 +355,7 @@ class UpdateChecker {
 		for (const change of this.changes.values()) {
 			// A new material map: its entries are judged as changes of their own (WRITE-8).
 			if (this.layout.nested && change.entity === null) continue;
-			const field = parseKey(change.key).field;
+			const field = keyField(change.key);
 			const id = `${change.entity ?? ''}\0${field}`;
 			let group = byField.get(id);
 			if (!group) {

@@ -10,6 +10,7 @@ import {
 	JobDoc,
 	JobOwnerDoc,
 	MaterialListDoc,
+	mapIndex,
 	parseDocName,
 	type Stamp,
 	type WriteContext
@@ -105,7 +106,8 @@ function project(
 
 function latestStamp(map: Y.Map<unknown>): Stamp | undefined {
 	let best: Stamp | undefined;
-	for (const value of map.values())
+	// The map's live values as the read just indexed them (crdt/map-index.ts): no iteration of the Y.Map.
+	for (const value of mapIndex(map).values)
 		if (isStamp(value) && (!best || compareStamps(value, best) > 0)) best = value;
 	return best;
 }
