@@ -28,7 +28,8 @@
 // backends) CPU over the whole measured span of the scenario (own windows, the others' windows and
 // 3 s of settling: deferred work such as Hocuspocus' debounced store lands there) ÷ deliveries in
 // its own windows. "cores" = server-process CPU in its own windows ÷ their length.
-// CPU and RSS come from /proc (tests/bench/peers/proc-stats.ts says how Postgres is attributed).
+// CPU and RSS come from /proc (tests/bench/peers/proc-stats.ts says how Postgres is attributed);
+// each server's own event-loop delay per window from tests/bench/peers/loop-probe.mjs.
 // With 2+ CPUs every server is pinned to CPU 1 and the load generators and this script to CPU 0
 // (taskset); Postgres is the machine's and is not pinned.
 //
@@ -204,6 +205,7 @@ async function fanOut(
 		const peer = peers.find((p) => p.id === id) as Peer;
 		const metricsUrl = measure && id === 'khs' ? `${peer.server.http}/metrics` : undefined;
 		const lagsBefore = metricsUrl && readLags(await fetchMetrics(metricsUrl));
+		if (measure) await ask(peer, { type: 'loop-reset' }, 'loop-reset');
 		const before = cpuSeconds(peer.server.pid) ?? 0;
 		const reply = await (byPeer.get(id) as ClientSession).request<'window'>({
 			type: 'load',
@@ -213,20 +215,24 @@ async function fanOut(
 			measure
 		});
 		const serverS = (cpuSeconds(peer.server.pid) ?? 0) - before;
+		const loop = measure
+			? await ask<{ p99Ms: number; maxMs: number }>(peer, { type: 'loop-read' }, 'loop')
+			: undefined;
 		if (metricsUrl && lagsBefore) {
 			const lagsAfter = readLags(await fetchMetrics(metricsUrl));
 			for (const [name, into] of lags)
 				addBucketDelta(into, lagsBefore.get(name) as Buckets, lagsAfter.get(name) as Buckets);
 		}
-		return { result: reply.result, serverS };
+		return { result: reply.result, serverS, loop };
 	};
 	for (const peer of peers) await window(peer.id, warmupMs, false);
 	const khs = peers.find((p) => p.id === 'khs');
 	const statementsBefore = countStatements && khs ? await statementCounts(khs) : undefined;
 	await active.mark();
-	const windows = new Map<PeerId, Array<{ result: WindowResult; serverS: number }>>(
-		peers.map((p) => [p.id, []])
-	);
+	const windows = new Map<
+		PeerId,
+		Array<{ result: WindowResult; serverS: number; loop?: { p99Ms: number; maxMs: number } | undefined }>
+	>(peers.map((p) => [p.id, []]));
 	const { allocated } = await heapSampled(name, peers, async () => {
 		for (let round = 0; round < rounds; round++) {
 			for (const peer of round % 2 === 0 ? peers : [...peers].reverse()) {
@@ -296,6 +302,13 @@ async function fanOut(
 				quantiles(lags.get(projectionLagMetric) as Buckets, 0)
 			);
 		}
+		const serverLoop = (pick: (loop: { p99Ms: number; maxMs: number }) => number) =>
+			median(list.flatMap(({ loop }) => (loop ? [pick(loop)] : [])));
+		put(
+			metric(`${prefix} server event-loop delay p99 / max ms`),
+			peer.id,
+			`${serverLoop((l) => l.p99Ms).toFixed(1)} / ${serverLoop((l) => l.maxMs).toFixed(1)}`
+		);
 		const loop = (pick: (result: WindowResult) => number) => median(list.map(({ result }) => pick(result)));
 		put(
 			metric(`${prefix} load generator loop delay p99 / max ms`),

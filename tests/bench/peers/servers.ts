@@ -1,6 +1,7 @@
 // The five servers of `npm run bench:peers`, each its own process started like `npm start` starts
-// ours (tests/integration/support/server-process.ts), with --expose-gc and the memory probe
-// (tests/bench/memory-probe.mjs: on "mem" it collects garbage and answers process.memoryUsage()).
+// ours (tests/integration/support/server-process.ts), with --expose-gc, the memory probe
+// (tests/bench/memory-probe.mjs: on "mem" it collects garbage and answers process.memoryUsage())
+// and the event-loop probe (tests/bench/peers/loop-probe.mjs).
 import {
 	login,
 	type ServerProcess,
@@ -32,7 +33,13 @@ export const peerLabels: Record<PeerId, string> = {
 	floor: 'floor'
 };
 
-const probe = ['--expose-gc', '--import', './tests/bench/memory-probe.mjs'];
+const probe = [
+	'--expose-gc',
+	'--import',
+	'./tests/bench/memory-probe.mjs',
+	'--import',
+	'./tests/bench/peers/loop-probe.mjs'
+];
 
 function withAppName(databaseUrl: string, appName: string): string {
 	const url = new URL(databaseUrl);
