@@ -18,13 +18,23 @@ export const durabilityLagMetric = 'khs_durability_lag_seconds';
 /** Cumulative bucket counts of one Prometheus histogram, by upper bound (seconds). */
 export type Buckets = Map<number, number>;
 
-export function parseHistogram(text: string, name: string): Buckets {
+/** One update's append → its commit (the group-commit window included): `khs_store_duration_seconds{op="append"}`. */
+export const appendCommitMetric = 'khs_store_duration_seconds';
+export const appendCommitLabels = { op: 'append' } as const;
+
+/** The histogram's buckets; with `labels`, only the series whose other labels are exactly those. */
+export function parseHistogram(text: string, name: string, labels: Record<string, string> = {}): Buckets {
 	const buckets: Buckets = new Map();
-	const line = new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`);
+	const line = new RegExp(`^${name}_bucket\\{([^}]*)\\} (\\S+)$`);
+	const wanted = Object.entries(labels);
 	for (const row of text.split('\n')) {
 		const match = line.exec(row);
-		if (match)
-			buckets.set(match[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(match[1]), Number(match[2]));
+		if (!match) continue;
+		const found = new Map([...(match[1] as string).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+		if (found.size !== wanted.length + 1 || wanted.some(([key, value]) => found.get(key) !== value)) continue;
+		const le = found.get('le');
+		if (le !== undefined)
+			buckets.set(le === '+Inf' ? Number.POSITIVE_INFINITY : Number(le), Number(match[2]));
 	}
 	return buckets;
 }

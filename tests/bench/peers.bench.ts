@@ -48,6 +48,8 @@ import { openTestDatabase } from '../integration/support/server-process.ts';
 import { testSeed } from '../support/random.ts';
 import {
 	addBucketDelta,
+	appendCommitLabels,
+	appendCommitMetric,
 	type Buckets,
 	bucketCount,
 	bucketQuantileMs,
@@ -125,10 +127,15 @@ const metric = (name: string) => {
 	return name;
 };
 
-const serverLagMetrics = [projectionLagMetric, durabilityLagMetric];
+/** Our server's latency histograms read around each measured window, and the labels of their series. */
+const serverLagMetrics: ReadonlyArray<readonly [string, Record<string, string>]> = [
+	[projectionLagMetric, {}],
+	[durabilityLagMetric, {}],
+	[appendCommitMetric, appendCommitLabels]
+];
 
 function readLags(metricsText: string): Map<string, Buckets> {
-	return new Map(serverLagMetrics.map((name) => [name, parseHistogram(metricsText, name)]));
+	return new Map(serverLagMetrics.map(([name, labels]) => [name, parseHistogram(metricsText, name, labels)]));
 }
 
 function percentile(sorted: Float64Array, p: number): number {
@@ -199,7 +206,7 @@ async function fanOut(
 		for (const session of byPeer.values()) await session.request({ type: 'gc' });
 	};
 	/** Our server's lag histograms over its measured windows (projection, durability). */
-	const lags = new Map<string, Buckets>(serverLagMetrics.map((name) => [name, new Map()]));
+	const lags = new Map<string, Buckets>(serverLagMetrics.map(([name]) => [name, new Map()]));
 	const window = async (id: PeerId, ms: number, measure: boolean) => {
 		await gcAll();
 		const peer = peers.find((p) => p.id === id) as Peer;
@@ -295,6 +302,11 @@ async function fanOut(
 				metric(`${prefix} durable at server p50 / p99 ms (apply → ack sent)`),
 				peer.id,
 				quantiles(lags.get(durabilityLagMetric) as Buckets, 1)
+			);
+			put(
+				metric(`${prefix} append → committed p50 / p99 ms (window included; coarse buckets)`),
+				peer.id,
+				quantiles(lags.get(appendCommitMetric) as Buckets, 1)
 			);
 			put(
 				metric(`${prefix} projection lag p50 / p99 ms`),
