@@ -18,6 +18,9 @@
 //   2000  — fan-out latency at 2,000 connections over 200 documents (on the idle phase's replicas
 //           when it ran), BENCH_RATE edits/s over all documents;
 //   500   — the same at 500 connections over 50 documents;
+//   aged  — (not in the default set) the 500 scenario on documents that first got BENCH_PAST_CLIENTS
+//           (1,000) past Yjs clients each, one edit apiece: an app session is a new Y.Doc, so a job
+//           edited for months holds thousands, and every Yjs transaction walks all of them;
 //   storm — 200 clients over 20 documents (plus one connected anchor replica per document, so the
 //           documents stay loaded) go offline, make 50 edits each, and reconnect at once: time until
 //           every replica holds every edit, and the server's CPU (+ its Postgres backends) from the
@@ -74,6 +77,7 @@ const storms = Number(env.BENCH_STORMS ?? (quick ? 1 : 3));
 const slackMs = 10;
 const settleMs = 3_000;
 const scenarios = new Set((env.BENCH_SCENARIOS ?? 'idle,500,2000,storm').split(','));
+const pastClients = Number(env.BENCH_PAST_CLIENTS ?? 1_000);
 const peerIds = (env.BENCH_PEERS ?? 'khs,bare,hpdb,yws,floor').split(',') as PeerId[];
 const seed = testSeed();
 const countStatements = env.BENCH_PG_COUNT === '1';
@@ -195,12 +199,18 @@ async function fanOut(
 	name: string,
 	connections: number,
 	docs: number,
-	byPeer: Map<PeerId, ClientSession>
+	byPeer: Map<PeerId, ClientSession>,
+	/** `aged`: each document first gets this many past Yjs clients (client.ts `age`). */
+	pastClients = 0
 ): Promise<void> {
 	const active = sampler as ProcSampler;
 	for (const [id, session] of byPeer) {
 		await session.request({ type: 'open', connections, docs });
 		console.log(`${name}: ${peerLabels[id]} connected`);
+		if (pastClients === 0) continue;
+		const startedMs = performance.now();
+		await session.request({ type: 'age', pastClients });
+		console.log(`${name}: ${peerLabels[id]} aged in ${Math.round(performance.now() - startedMs)} ms`);
 	}
 	const gcAll = async () => {
 		for (const session of byPeer.values()) await session.request({ type: 'gc' });
@@ -472,6 +482,17 @@ try {
 	if (scenarios.has('500')) {
 		const byPeer = await openSessions();
 		await fanOut(`${(500).toLocaleString('en-US')} conns / 50 docs`, 500, 50, byPeer);
+		await endSessions(byPeer);
+	}
+	if (scenarios.has('aged')) {
+		const byPeer = await openSessions();
+		await fanOut(
+			`aged (${pastClients.toLocaleString('en-US')} past clients): 500 conns / 50 docs`,
+			500,
+			50,
+			byPeer,
+			pastClients
+		);
 		await endSessions(byPeer);
 	}
 	if (scenarios.has('storm')) await storm();

@@ -35,6 +35,11 @@ export type ClientRequest = { id: number } & (
 	| ({ type: 'target' } & Target)
 	/** Grows to `connections` replicas over `docs` documents (created on first use, each seeded). */
 	| { type: 'open'; connections: number; docs: number }
+	/**
+	 * Ages every open document: its first replica makes `pastClients` edits, each as a new Yjs client
+	 * (an app session is a new Y.Doc, so a job edited for months holds thousands of clients).
+	 */
+	| { type: 'age'; pastClients: number }
 	| { type: 'load'; ms: number; rate: number; slackMs: number; measure: boolean }
 	/** Storm, part 1: open, sync, go offline, edit offline. Part 2 (`storm-go`): reconnect all. */
 	| { type: 'storm-prepare'; clients: number; docs: number; offlineEdits: number }
@@ -274,6 +279,36 @@ async function open(connections: number, docs: number): Promise<void> {
 	await seedDocuments(byDoc);
 }
 
+/**
+ * Each document's first replica writes `pastClients` quantity changes, one per new clientID (what
+ * that many app sessions leave behind), in rounds of one edit per document; resolves once every
+ * replica holds them all.
+ */
+async function age(pastClients: number): Promise<void> {
+	const writers = byDoc.map((group) => group[0]).filter((r): r is Replica => r !== undefined);
+	const before = new Map(writers.map((r) => [r, r.doc.store.clients.size]));
+	for (let session = 0; session < pastClients; session++) {
+		for (const writer of writers) {
+			writer.doc.clientID = Math.floor(random() * 0xffffffff);
+			const ids = writer.list.ids();
+			writer.list.require(ids[session % ids.length] as string).set({ quantity: session });
+		}
+		// A pause per round so the servers are not sent every session at once (a socket's backlog).
+		if (session % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+	}
+	const want = new Map(
+		byDoc.flatMap((group, d) =>
+			group.map((r) => [r, pastClients + (before.get(writers[d] as Replica) ?? 0)] as const)
+		)
+	);
+	await untilAll(
+		byDoc.flat(),
+		(r) => r.doc.store.clients.size >= (want.get(r) ?? 0),
+		'every replica holds every past session',
+		300_000
+	);
+}
+
 /** One edit of the kinds a crew makes: mostly a quantity change, sometimes a new material. */
 function edit(replica: Replica, slot: number): void {
 	const ids = replica.list.ids();
@@ -412,6 +447,9 @@ async function handle(request: ClientRequest): Promise<ClientReply> {
 		}
 		case 'open':
 			await open(request.connections, request.docs);
+			return { id, type: 'ok' };
+		case 'age':
+			await age(request.pastClients);
 			return { id, type: 'ok' };
 		case 'load':
 			return {
