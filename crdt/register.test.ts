@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
+import { seededRandom, testSeed } from '../tests/support/random.ts';
 import { CustomerDoc, JobDoc, MaterialListDoc } from './documents.ts';
 import { CrdtError } from './errors.ts';
-import { seenWithin } from './register.ts';
+import { seenWithin, stateVectorSeenBy } from './register.ts';
 import { replica, sync } from './test-support.ts';
 
 const JOB_ID = '00000000-0000-4000-8000-000000000002';
@@ -39,6 +40,36 @@ describe('observed-remove multi-value register', () => {
 		material.set({ purchased: false }, { seen: seenWithin(material.map, base) });
 		expect(material.field('purchased').entries).toHaveLength(2);
 		expect(material.get('purchased')).toBe(true);
+	});
+
+	it("REG-2 a version names only its entity's clients, and a write based on it sees what the whole document's state vector would", () => {
+		const seed = testSeed();
+		console.log(`stateVectorSeenBy: seed ${seed} (TEST_SEED=${seed} to replay)`);
+		const random = seededRandom(seed);
+		const a = replica('ana', 'OWNER');
+		const list = new MaterialListDoc(a.doc, JOB_ID, a.ctx);
+		const ids = Array.from({ length: 4 }, (_, i) => list.add({ name: `m${i}`, quantity: i }).id);
+		const edit = () => {
+			// Every few edits a new app session: a new Yjs client of the same document.
+			if (random() < 0.3) a.doc.clientID = 1 + Math.floor(random() * 2 ** 31);
+			const id = ids[Math.floor(random() * ids.length)] as string;
+			list
+				.require(id)
+				.set(random() < 0.5 ? { quantity: Math.floor(random() * 9) } : { purchased: random() < 0.5 });
+		};
+		for (let i = 0; i < 60; i++) edit();
+		const whole = Y.decodeStateVector(Y.encodeStateVector(a.doc));
+		const versions = ids.map((id) => stateVectorSeenBy(list.require(id).map));
+		for (let i = 0; i < 60; i++) edit();
+		for (const [n, id] of ids.entries()) {
+			const { map } = list.require(id);
+			const version = versions[n] as Map<number, number>;
+			expect(version.size).toBeLessThan(whole.size);
+			const byVersion = seenWithin(map, version);
+			const byWhole = seenWithin(map, whole);
+			// Every key live now, written before the version or after it.
+			for (const key of map.keys()) expect([key, byVersion(key)]).toEqual([key, byWhole(key)]);
+		}
 	});
 
 	it('REG-3 the value depends only on the entries, not on delivery order', () => {

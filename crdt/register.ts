@@ -1,4 +1,4 @@
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import { compareStamps, isStamp, type Stamp } from './entry.ts';
 import { randomId } from './ids.ts';
 import { entryKey } from './keys.ts';
@@ -59,6 +59,26 @@ function replaceSeen(map: EntityMap, field: string, entry: Stamp, seen: Seen): v
 
 function isRegisterEntry(value: unknown): value is RegisterEntry {
 	return isStamp(value) && 'v' in value;
+}
+
+/**
+ * The state vector a write based on this state of `map` needs for `seenWithin(map, …)` to say it has
+ * seen exactly the entries live now: the document's clock of each client that wrote one of them. For
+ * `map` it is equivalent to the whole document's state vector — a key live now lies below its
+ * client's clock; a key written later lies at or past it, or belongs to a client not named (a
+ * deleted key is never live again) — but it names the few clients of one entity, where the
+ * document's names every app session that ever wrote it: thousands for a job edited for months,
+ * stored with every version of every entity (docs/rest-api.md "Versions").
+ */
+export function stateVectorSeenBy(map: EntityMap): Map<number, number> {
+	const items = (map as unknown as { _map: Map<string, { deleted: boolean; id: { client: number } }> })._map;
+	const store = (map.doc as Y.Doc).store;
+	const stateVector = new Map<number, number>();
+	for (const item of items.values()) {
+		const { client } = item.id;
+		if (!item.deleted && !stateVector.has(client)) stateVector.set(client, Y.getState(store, client));
+	}
+	return stateVector;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Document, Extension } from '@hocuspocus/server';
-import * as Y from 'yjs';
+import type * as Y from 'yjs';
 import { parseDocName } from '../../crdt/doc-names.ts';
 import type { Db } from '../db/port.ts';
 import type { Logger } from '../logger.ts';
@@ -174,13 +174,12 @@ export function createProjectionExtension(options: {
 		passes.add(state);
 	}
 
-	/** Reads every taken document now, in this tick: JSON and state vector of one state. */
+	/** Reads every taken document now, in this tick: each entity's JSON and state vector of one state. */
 	function take(state: DocState): Taken {
 		const since = state.dirtySince;
 		const ids = state.changedIds;
 		state.dirtySince = undefined;
 		state.changedIds = parseDocName(state.name)?.kind === 'materials' ? new Set() : null;
-		const stateVector = Y.encodeStateVector(state.document);
 		const fingerprints = new Map<string, string>();
 		const entities: ProjectedEntity[] = [];
 		for (const entity of extractEntities(state.name, state.document, ids ?? undefined)) {
@@ -190,7 +189,7 @@ export function createProjectionExtension(options: {
 			fingerprints.set(entity.id, fingerprint);
 			entities.push(entity);
 		}
-		return { state, since, ids, rows: { documentName: state.name, entities, stateVector }, fingerprints };
+		return { state, since, ids, rows: { documentName: state.name, entities }, fingerprints };
 	}
 
 	async function runPass(states: DocState[]): Promise<void> {

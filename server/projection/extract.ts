@@ -1,4 +1,4 @@
-import type * as Y from 'yjs';
+import * as Y from 'yjs';
 import {
 	CustomerDoc,
 	compareStamps,
@@ -13,6 +13,7 @@ import {
 	mapIndex,
 	parseDocName,
 	type Stamp,
+	stateVectorSeenBy,
 	type WriteContext
 } from '../../crdt/index.ts';
 
@@ -29,6 +30,12 @@ export interface ProjectedEntity {
 	/** job: its customer. */
 	customerId: string | null;
 	/**
+	 * What an operation based on this version has seen (docs/rest-api.md "Versions"), encoded like
+	 * `Y.encodeStateVector`: the clocks of the clients that wrote the entity's live entries
+	 * (crdt `stateVectorSeenBy`), not the whole document's, which grows with every app session.
+	 */
+	stateVector: Uint8Array;
+	/**
 	 * `owner`: the owner-only part of a job (`job-owner:` document; its `data` holds those fields and
 	 * `updatedAt`), merged into the job's row by the projection (SPEC AUD-2). Absent: a whole entity.
 	 */
@@ -43,8 +50,8 @@ const READ_ONLY: WriteContext = {
 
 /**
  * The entities a document holds, read through the crdt/ views (so REST, pull and checksums serve
- * exactly what CRDT clients compute). Pure and synchronous: the caller snapshots the JSON and the
- * state vector in the same tick, so they describe the same document state.
+ * exactly what CRDT clients compute). Pure and synchronous: each entity's JSON and state vector are
+ * read in the same tick, so they describe the same document state.
  */
 export function extractEntities(
 	docName: string,
@@ -100,7 +107,8 @@ function project(
 		changedBy: last?.u ?? null,
 		changedByRole: last?.r ?? null,
 		jobId,
-		customerId
+		customerId,
+		stateVector: Y.encodeStateVector(stateVectorSeenBy(view.map))
 	};
 }
 

@@ -19,11 +19,10 @@ export interface ProjectionResult {
 	txid: string | null;
 }
 
-/** One document's share of a projection pass: its changed entities and the state vector they were read at. */
+/** One document's share of a projection pass: its changed entities, each with its state vector. */
 export interface DocumentRows {
 	documentName: string;
 	entities: readonly ProjectedEntity[];
-	stateVector: Uint8Array;
 }
 
 /** Users a committed projection took off a job's crew (rows it deleted from `job_assignments`). */
@@ -57,7 +56,7 @@ interface OwnerPart {
 	stateVectorHex: string;
 }
 
-/** An entity with the document it came from and that document's state vector (hex, see `toHex`). */
+/** An entity with the document it came from and its state vector (hex, see `toHex`). */
 interface PassRow {
 	entity: ProjectedEntity;
 	documentName: string;
@@ -129,12 +128,11 @@ export async function writeProjections(db: Db, documents: readonly DocumentRows[
 function passRows(documents: readonly DocumentRows[]): PassRow[] {
 	const byKey = new Map<string, PassRow>();
 	for (const doc of documents) {
-		const stateVectorHex = toHex(doc.stateVector);
 		for (const entity of doc.entities) {
 			// Two documents claiming one id (a client reusing a UUID) would make ON CONFLICT touch a row twice.
 			// A job's owner part is a row of its own (writeJobs merges the two).
 			const key = `${entity.entity}:${entity.id}:${entity.part ?? ''}`;
-			byKey.set(key, { entity, documentName: doc.documentName, stateVectorHex });
+			byKey.set(key, { entity, documentName: doc.documentName, stateVectorHex: toHex(entity.stateVector) });
 		}
 	}
 	return [...byKey.values()].sort((a, b) =>
