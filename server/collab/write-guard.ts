@@ -4,6 +4,7 @@ import { DOC_LAYOUT, parseDocName } from '../../crdt/index.ts';
 import { encodeRejected } from '../../wire/durability.ts';
 import type { AuthUser } from '../auth/roles.ts';
 import type { Logger } from '../logger.ts';
+import { skipEmptyApplies, UPDATE_TYPES } from './skip-empty-apply.ts';
 import { checkUpdate, type EntityRefusal, type Undo, type WriteRuleId } from './update-check.ts';
 import type { WriteCheckLimits } from './write-rules.ts';
 
@@ -27,15 +28,13 @@ import type { WriteCheckLimits } from './write-rules.ts';
  * Accepted updates are applied here too, so the check and the apply see the same document. Hocuspocus
  * then applies the same bytes again, which changes nothing (Yjs skips known structs and deletions);
  * to spare it decoding them twice the payload is zeroed in place — it is a view of the message
- * (lib0 `readVarUint8Array`), and an all-zero update is empty. Should a later Hocuspocus copy it, its
- * second apply stays a no-op, only slower.
+ * (lib0 `readVarUint8Array`), and an all-zero update is empty — and skip-empty-apply.ts spares the
+ * empty apply too. Should a later Hocuspocus copy the payload, its second apply stays a no-op, only
+ * slower.
  */
 
 /** How a socket that sent a malformed update is closed (WRITE-1): RFC 6455 policy violation. */
 export const malformedUpdateClose = { code: 1008, reason: 'malformed update' } as const;
-
-/** y-protocols sync message types that carry an update (`messageYjsSyncStep2`, `messageYjsUpdate`). */
-const UPDATE_TYPES: ReadonlySet<number> = new Set([1, 2]);
 
 /**
  * Thrown from `beforeSync` to make Hocuspocus drop a malformed update. It closes the document
@@ -66,6 +65,8 @@ export interface WriteGuardOptions {
 
 export function createWriteGuardExtension(options: WriteGuardOptions): Extension {
 	const nowMs = options.nowMs ?? Date.now;
+	// The payloads this guard empties are then not applied a second time (skip-empty-apply.ts).
+	skipEmptyApplies();
 	return {
 		extensionName: 'khs-write-guard',
 		async afterLoadDocument({ document, documentName }) {
