@@ -16,8 +16,9 @@ export const UPDATE_TYPES: ReadonlySet<number> = new Set([1, 2]);
  * for an update or sync step 2 from a writable connection it does what Hocuspocus 4.7 does — the
  * same `beforeSync` call, the same read-only answers, the same sync status — except applying an
  * update that is empty while nothing waits in the document's pending structs (applying it would
- * then change nothing). Every other message is Hocuspocus' own code. skip-empty-apply.test.ts pins
- * that behaviour against Hocuspocus' own path.
+ * then change nothing). Every other message is Hocuspocus' own code. skip-empty-apply.test.ts checks
+ * one server transaction per update (two without this), the writer still told its update is applied,
+ * and a server without the guard still applying updates; recheck this on a Hocuspocus upgrade.
  */
 export function skipEmptyApplies(): void {
 	const receiver = MessageReceiver.prototype as MessageReceiver & { [installed]?: true };
