@@ -2,7 +2,7 @@ import * as Y from 'yjs';
 import { compareStamps, isStamp, type Stamp } from './entry.ts';
 import { randomId } from './ids.ts';
 import { entryKey } from './keys.ts';
-import { fieldEntries, keysOf, remembered } from './map-index.ts';
+import { fieldEntries, keysOf, mapIndex, remembered } from './map-index.ts';
 import type { JsonScalar, RegisterEntry } from './resolvers.ts';
 
 /**
@@ -68,15 +68,19 @@ function isRegisterEntry(value: unknown): value is RegisterEntry {
  * client's clock; a key written later lies at or past it, or belongs to a client not named (a
  * deleted key is never live again) — but it names the few clients of one entity, where the
  * document's names every app session that ever wrote it: thousands for a job edited for months,
- * stored with every version of every entity (docs/rest-api.md "Versions").
+ * stored with every version of every entity (docs/rest-api.md "Versions"). Reads the live keys from
+ * the map index: the map itself keeps every key ever written (map-index.ts).
  */
 export function stateVectorSeenBy(map: EntityMap): Map<number, number> {
-	const items = (map as unknown as { _map: Map<string, { deleted: boolean; id: { client: number } }> })._map;
+	const items = itemsOf(map);
 	const store = (map.doc as Y.Doc).store;
 	const stateVector = new Map<number, number>();
-	for (const item of items.values()) {
-		const { client } = item.id;
-		if (!item.deleted && !stateVector.has(client)) stateVector.set(client, Y.getState(store, client));
+	for (const { keys } of mapIndex(map).fields.values()) {
+		for (const key of keys) {
+			const client = items.get(key)?.id.client;
+			if (client !== undefined && !stateVector.has(client))
+				stateVector.set(client, Y.getState(store, client));
+		}
 	}
 	return stateVector;
 }
@@ -88,9 +92,14 @@ export function stateVectorSeenBy(map: EntityMap): Map<number, number> {
  * only place the id of a map entry lives, and the REST API's version semantics depend on it.
  */
 export function seenWithin(map: EntityMap, stateVector: Map<number, number>): Seen {
-	const items = (map as unknown as { _map: Map<string, { id: { client: number; clock: number } }> })._map;
+	const items = itemsOf(map);
 	return (key) => {
 		const item = items.get(key);
 		return item !== undefined && (stateVector.get(item.id.client) ?? 0) > item.id.clock;
 	};
+}
+
+/** The Yjs item behind each key of `map` (`_map`, internal to Yjs 13: see `seenWithin`). */
+function itemsOf(map: EntityMap): ReadonlyMap<string, { readonly id: { client: number; clock: number } }> {
+	return (map as unknown as { _map: Map<string, { id: { client: number; clock: number } }> })._map;
 }

@@ -131,6 +131,12 @@ const metric = (name: string) => {
 	return name;
 };
 
+/** A server's own event-loop delay over one window (tests/bench/peers/loop-probe.mjs). */
+interface LoopDelay {
+	p99Ms: number;
+	maxMs: number;
+}
+
 /** Our server's latency histograms read around each measured window, and the labels of their series. */
 const serverLagMetrics: ReadonlyArray<readonly [string, Record<string, string>]> = [
 	[projectionLagMetric, {}],
@@ -232,9 +238,7 @@ async function fanOut(
 			measure
 		});
 		const serverS = (cpuSeconds(peer.server.pid) ?? 0) - before;
-		const loop = measure
-			? await ask<{ p99Ms: number; maxMs: number }>(peer, { type: 'loop-read' }, 'loop')
-			: undefined;
+		const loop = measure ? await ask<LoopDelay>(peer, { type: 'loop-read' }, 'loop') : undefined;
 		if (metricsUrl && lagsBefore) {
 			const lagsAfter = readLags(await fetchMetrics(metricsUrl));
 			for (const [name, into] of lags)
@@ -248,7 +252,7 @@ async function fanOut(
 	await active.mark();
 	const windows = new Map<
 		PeerId,
-		Array<{ result: WindowResult; serverS: number; loop?: { p99Ms: number; maxMs: number } | undefined }>
+		Array<{ result: WindowResult; serverS: number; loop?: LoopDelay | undefined }>
 	>(peers.map((p) => [p.id, []]));
 	const { allocated } = await heapSampled(name, peers, async () => {
 		for (let round = 0; round < rounds; round++) {
@@ -324,7 +328,7 @@ async function fanOut(
 				quantiles(lags.get(projectionLagMetric) as Buckets, 0)
 			);
 		}
-		const serverLoop = (pick: (loop: { p99Ms: number; maxMs: number }) => number) =>
+		const serverLoop = (pick: (loop: LoopDelay) => number) =>
 			median(list.flatMap(({ loop }) => (loop ? [pick(loop)] : [])));
 		put(
 			metric(`${prefix} server event-loop delay p99 / max ms`),
@@ -390,10 +394,10 @@ async function storm(): Promise<void> {
 	}
 }
 
-/** Sends our server an IPC request of a bench preload and waits for the answer of type `replyType`. */
+/** Sends a server an IPC request for one of the bench's preloads and waits for the answer of type `replyType`. */
 function ask<T>(peer: Peer, request: string | Record<string, string>, replyType: string): Promise<T> {
 	return new Promise((resolve, reject) => {
-		const timer = setTimeout(() => reject(new Error(`no ${replyType} from our server`)), 30_000);
+		const timer = setTimeout(() => reject(new Error(`no ${replyType} from ${peer.label}`)), 30_000);
 		const onMessage = (m: { type?: string }) => {
 			if (m?.type !== replyType) return;
 			clearTimeout(timer);
